@@ -1,0 +1,77 @@
+# frontier.llm: the two commands a newcomer needs are `make site` and `make test`.
+# Both create .venv with the pinned toolchain (requirements-dev.txt) when it is missing.
+
+PYTHON ?= python3
+VENV ?= .venv
+SCENARIO ?= default
+CHECK ?=
+ARGS ?=
+
+BIN := $(CURDIR)/$(VENV)/bin
+# Molecule shells out to ansible-config, so the venv's bin must be on PATH.
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: help venv site plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+
+help:
+	@echo "make site [CHECK=1]        run site.yml on inventories/local (CHECK=1: --check --diff)"
+	@echo "make test                  the whole test suite (lint, sanity, unit, molecule)"
+	@echo "make lint | sanity | unit  one stage of it"
+	@echo "make molecule SCENARIO=x   one Molecule scenario (default: $(SCENARIO))"
+	@echo "make plan [INVENTORY=...]  print and write the resource plan (playbooks/plan.yml)"
+	@echo "make bench                 planner and playbook benchmarks"
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python >= 3.11 is needed for ansible-core 2.19 (found $$($(PYTHON) --version))"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || \
+	  { echo "$(PYTHON) has no venv module: on Debian, apt-get install python3-venv"; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+site: venv
+	$(BIN)/ansible-playbook site.yml $(if $(CHECK),--check --diff) $(ARGS)
+
+plan: venv
+	$(BIN)/ansible-playbook playbooks/plan.yml $(if $(INVENTORY),-i $(INVENTORY)) $(ARGS)
+
+test: lint sanity unit molecule-all
+
+lint: yamllint ansible-lint
+
+yamllint: venv
+	$(BIN)/yamllint --strict .
+
+ansible-lint: venv
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	tests/sanity.sh
+
+unit: venv
+	$(BIN)/python -m pytest -ra tests/unit
+
+images:
+	tests/platform/build-images.sh
+
+molecule: venv images
+	$(BIN)/molecule test -s $(SCENARIO)
+
+molecule-all: venv images
+	tests/molecule-all.sh
+
+bench: venv
+	$(BIN)/python tests/bench/run.py
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path .cache/dist .
+
+clean:
+	rm -rf .cache tests/output plans

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run every Molecule scenario in turn; fail on the first failure and print a summary.
+# A scenario may hold a `requires` file: a shell condition it needs (for example a macOS
+# host). When the condition is false the scenario is reported as NOT RUN with its reason,
+# never as passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=() not_run=()
+for dir in molecule/*/; do
+  scenario=$(basename "$dir")
+  if [ -f "$dir/requires" ]; then
+    # shellcheck disable=SC1090
+    if ! reason=$(bash "$dir/requires" 2>&1); then
+      echo "molecule: scenario $scenario NOT RUN: $reason"
+      not_run+=("$scenario")
+      continue
+    fi
+  fi
+  start=$(date +%s)
+  echo "molecule: scenario $scenario"
+  if ! molecule test -s "$scenario"; then
+    echo "molecule: scenario $scenario FAILED after $(( $(date +%s) - start ))s"
+    exit 1
+  fi
+  echo "molecule: scenario $scenario passed in $(( $(date +%s) - start ))s"
+  passed+=("$scenario")
+done
+echo "molecule: passed: ${passed[*]:-none}; not run: ${not_run[*]:-none}"
