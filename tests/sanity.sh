@@ -5,6 +5,9 @@
 # Sanity tests with their own requirements (pylint, mypy, validate-modules, ...) run in
 # virtual environments ansible-test makes for them (--requirements fetches from PyPI).
 set -euo pipefail
+# ansible-test skips its shellcheck test with a mere warning when the program is missing;
+# a skipped check must not pass for a run one.
+command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/frontier-sanity.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render each role's variable table and defaults from its meta/argument_specs.yml.
 
 meta/argument_specs.yml is the single source of truth for a role's variables: Ansible
