@@ -4,12 +4,11 @@
 # host). When the condition is false the scenario is reported as NOT RUN with its reason,
 # never as passed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 passed=() not_run=()
 for dir in molecule/*/; do
   scenario=$(basename "$dir")
   if [ -f "$dir/requires" ]; then
-    # shellcheck disable=SC1090
     if ! reason=$(bash "$dir/requires" 2>&1); then
       echo "molecule: scenario $scenario NOT RUN: $reason"
       not_run+=("$scenario")

@@ -1,0 +1,372 @@
+"""resource_plan: budgets, profiles, fit, NUMA, macOS, properties and bad input."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.frontier.llm.plugins.filter.planner import FilterModule
+from ansible_collections.frontier.llm.plugins.module_utils import catalog
+from ansible_collections.frontier.llm.plugins.module_utils.planner import PROFILES, resource_plan
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
+
+GIB_MB = 1024
+
+
+def linux(ram_gib: float, vcpus: int = 16, cores: int = 8, **ours: Any) -> Dict[str, Any]:
+    """Facts of a Linux host as ansible_facts + frontier.llm.host_facts give them."""
+    facts = {"memtotal_mb": int(ram_gib * GIB_MB), "processor_vcpus": vcpus, "processor_cores": cores,
+             "processor_count": 1, "system": "Linux",
+             "frontier_llm": {"physical_cores": cores, "numa_nodes": [], "gpus": [], "cgroup_memory_limit_mb": None}}
+    facts["frontier_llm"].update(ours)
+    return facts
+
+
+def mac_studio(ram_gib: int = 192, cores: int = 24) -> Dict[str, Any]:
+    return {"memtotal_mb": ram_gib * GIB_MB, "processor_vcpus": cores, "system": "Darwin",
+            "frontier_llm": {"physical_cores": cores, "apple_silicon": True,
+                             "gpu_working_set_mb": ram_gib * GIB_MB * 3 // 4, "gpus": []}}
+
+
+def total_limits(plan: Dict[str, Any]) -> int:
+    return sum(entry["mem_limit_mb"] for entry in plan["components"].values())
+
+
+# --- the seed's tables, where the seed agrees with itself -----------------------------------
+
+@pytest.mark.parametrize("models, ram_gib", [
+    (["mistral:7b-instruct-q4_K_M"], 16),
+    (["llama2:13b-chat-q4_K_M"], 32),
+    (["codestral:22b-v0.1-q5_K_M"], 48),
+    (["qwen2.5-coder:32b-instruct-q8_0"], 96),
+    (["llama2:70b-chat-q4_K_M"], 96),
+])
+def test_seed_recommended_ram_fits(models: List[str], ram_gib: int) -> None:
+    plan = resource_plan(linux(ram_gib), models=models)
+    assert plan["fits"], plan["warnings"]
+    assert total_limits(plan) <= plan["budget_mb"]
+
+
+def test_seed_235b_on_a_192gb_mac_fits_only_natively() -> None:
+    # The seed recommends 192 GB for qwen3 235B. In Docker Desktop's 80% VM the 142 GB file plus
+    # 20% headroom does not fit; a native Ollama on Metal does.
+    model = ["qwen3:235b-instruct-q4_K_M"]
+    in_vm = resource_plan(mac_studio(), models=model)
+    assert not in_vm["fits"] and in_vm["warnings"][0].startswith("does not fit")
+    native = resource_plan(mac_studio(), models=model, runtime="native")
+    assert native["fits"], native["warnings"]
+    assert native["backend"] == "metal"
+
+
+def test_seed_small_profile_values() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], profile="small")
+    assert plan["env"]["OLLAMA_NUM_PARALLEL"] == "4"
+    assert plan["env"]["OLLAMA_MAX_LOADED_MODELS"] == "3"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_profiles_set_their_env(profile: str) -> None:
+    plan = resource_plan(linux(512), models=["mistral:7b-instruct-q4_K_M"], profile=profile)
+    expected = PROFILES[profile]
+    assert plan["profile"] == profile
+    assert plan["env"]["OLLAMA_NUM_PARALLEL"] == str(expected["parallel"])
+    assert plan["env"]["OLLAMA_MAX_LOADED_MODELS"] == str(expected["max_loaded_models"])
+    assert plan["env"]["OLLAMA_KEEP_ALIVE"] == expected["keep_alive"]
+    assert plan["env"]["OLLAMA_FLASH_ATTENTION"] == ("true" if expected["flash_attention"] else "false")
+
+
+# --- budget, components, env ------------------------------------------------------------------
+
+def test_linux_budget_and_monitoring_defaults() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["budget_mb"] == 64 * 1024 - int(64 * 1024 * 0.10)
+    assert plan["components"]["prometheus"] == {"mem_limit_mb": 2048, "mem_reservation_mb": 1024, "cpus": 1.0}
+    assert plan["components"]["grafana"]["mem_limit_mb"] == 1024
+    assert plan["components"]["nginx"]["mem_reservation_mb"] == 256
+
+
+def test_monitoring_halved_on_small_budgets() -> None:
+    plan = resource_plan(linux(16), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["profile"] == "low_memory"
+    assert plan["components"]["prometheus"]["mem_limit_mb"] == 1024
+    assert plan["env"]["OLLAMA_KEEP_ALIVE"] == "1m"
+
+
+def test_cgroup_limit_lowers_the_budget() -> None:
+    plan = resource_plan(linux(64, cgroup_memory_limit_mb=32 * 1024), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["budget_mb"] == 32 * 1024 - int(32 * 1024 * 0.10)
+
+
+def test_engine_limit_is_resident_models_plus_headroom() -> None:
+    models = ["mistral:7b-instruct-q4_K_M", "codestral:22b-v0.1-q5_K_M"]
+    plan = resource_plan(linux(256), models=models, profile="small", headroom=0.25)
+    resident = sum(m["total_bytes"] for m in plan["models"])
+    assert plan["components"]["ollama"]["mem_limit_mb"] == -(-int(resident * 1.25) // (1024 * 1024))
+    largest = max(m["total_bytes"] for m in plan["models"])
+    assert plan["components"]["ollama"]["mem_reservation_mb"] == -(-largest // (1024 * 1024))
+
+
+def test_max_loaded_models_keeps_only_the_largest() -> None:
+    models = ["mistral:7b-instruct-q4_K_M", "codestral:22b-v0.1-q5_K_M", "deepseek-coder:33b-instruct-q4_K_M"]
+    plan = resource_plan(linux(256), models=models, profile="medium")
+    assert plan["resident_models"] == ["deepseek-coder:33b-instruct-q4_K_M"]
+
+
+def test_auto_steps_down_until_it_fits() -> None:
+    plan = resource_plan(linux(32), models=["llama2:13b-chat-q4_K_M"])
+    assert plan["fits"]
+    assert plan["profile"] in ("medium", "large", "low_memory")
+    assert "tried small" in plan["notes"][0]
+
+
+def test_does_not_fit_names_what() -> None:
+    plan = resource_plan(linux(24), models=["llama2:70b-chat-q4_K_M"])
+    assert plan["fits"] is False
+    assert "llama2:70b-chat-q4_K_M" in plan["warnings"][0]
+    assert "over the" in plan["warnings"][0]
+
+
+def test_threads_are_physical_cores() -> None:
+    plan = resource_plan(linux(64, vcpus=32, cores=16), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["env"]["OMP_NUM_THREADS"] == "16" == plan["env"]["OLLAMA_NUM_THREAD"]
+
+
+def test_threads_fall_back_to_ansible_cores_times_sockets() -> None:
+    facts = linux(64, vcpus=32, cores=8)
+    facts["processor_count"] = 2
+    facts["frontier_llm"]["physical_cores"] = None
+    assert resource_plan(facts, models=["mistral:7b-instruct-q4_K_M"])["env"]["OMP_NUM_THREADS"] == "16"
+
+
+def test_quantized_cache_in_env_only_with_flash_attention() -> None:
+    on = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], flash_attention=True, kv_cache_type="q8_0")
+    off = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], kv_cache_type="q8_0")
+    assert on["env"]["OLLAMA_KV_CACHE_TYPE"] == "q8_0"
+    assert off["env"]["OLLAMA_KV_CACHE_TYPE"] == "f16"
+    assert any("needs flash attention" in w for w in off["warnings"])
+
+
+def test_mistralrs_env() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], engine="mistralrs")
+    assert "mistral" in plan["components"]
+    assert plan["env"]["MISTRAL_MEMORY_LIMIT"].endswith(("M", "G"))
+    assert "OLLAMA_MEMORY_LIMIT" not in plan["env"]
+
+
+def test_component_overrides_apply() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"],
+                         components={"prometheus": {"mem_limit": "4G", "mem_reservation": "2G", "cpus": 2}})
+    assert plan["components"]["prometheus"] == {"mem_limit_mb": 4096, "mem_reservation_mb": 2048, "cpus": 2.0}
+
+
+def test_engine_limit_override_below_need_warns() -> None:
+    plan = resource_plan(linux(64), models=["qwen2.5-coder:32b-instruct-q8_0"], components={"ollama": {"mem_limit_mb": 8192}})
+    assert plan["components"]["ollama"]["mem_limit_mb"] == 8192
+    assert any("below the" in w for w in plan["warnings"])
+
+
+# --- GPUs, NUMA, macOS ----------------------------------------------------------------------
+
+def gpu_server() -> Dict[str, Any]:
+    gpus = [{"vendor": "nvidia", "index": i, "name": "NVIDIA GeForce RTX 3090", "memory_mb": 24576} for i in (0, 1)]
+    nodes = [{"id": 0, "cpus": "0-15", "memory_mb": 128 * 1024}, {"id": 1, "cpus": "16-31", "memory_mb": 128 * 1024}]
+    return linux(256, vcpus=32, cores=32, gpus=gpus, numa_nodes=nodes, usable_cpus=list(range(32)))
+
+
+def test_gpu_server_keeps_only_spill_in_ram() -> None:
+    plan = resource_plan(gpu_server(), models=["qwen2.5-coder:32b-instruct-q8_0"], profile="medium")
+    assert plan["backend"] == "cuda"
+    assert plan["host"]["vram_mb"] == 2 * 24576
+    # 32 GiB of weights + 2 x 4096-token f16 cache fit in 48 GiB of VRAM: RAM keeps the runtime and buffers.
+    assert plan["components"]["ollama"]["mem_limit_mb"] < 4 * 1024
+    assert plan["models"][0]["fits_gpu"]
+
+
+def test_gpu_spill_is_planned_in_ram_with_a_warning() -> None:
+    plan = resource_plan(gpu_server(), models=["llama2:70b-chat-q4_K_M"], profile="large", ctx=4096)
+    assert plan["components"]["ollama"]["mem_limit_mb"] < 16 * 1024  # 41.4 GB file: most of it fits in VRAM
+    plan = resource_plan(gpu_server(), models=["qwen3:235b-a22b-q4_K_M"], profile="large")
+    assert any("do not fit in" in w for w in plan["warnings"])
+    assert plan["components"]["ollama"]["mem_limit_mb"] > 80 * 1024
+
+
+def test_numa_pins_the_engine_to_one_node_when_it_fits() -> None:
+    plan = resource_plan(gpu_server(), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"] == {"nodes": [0], "cpuset_cpus": "0-15", "cpuset_mems": "0", "cpu_count": 16}
+    assert plan["components"]["ollama"]["cpus"] <= 16
+
+
+def test_numa_spans_nodes_when_one_is_too_small() -> None:
+    facts = gpu_server()
+    facts["frontier_llm"]["gpus"] = []
+    plan = resource_plan(facts, models=["qwen3:235b-a22b-q4_K_M"], profile="large")
+    assert plan["numa"]["ollama"]["cpuset_mems"] == "0,1"
+    assert any("spans nodes" in w for w in plan["warnings"])
+
+
+def test_single_node_has_no_numa_plan() -> None:
+    assert resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])["numa"] == {}
+
+
+def test_mac_docker_desktop_follows_the_seed() -> None:
+    plan = resource_plan(mac_studio(), models=["llama2:70b-chat-q4_K_M"])
+    desktop = plan["docker_desktop"]
+    assert desktop["memory_mib"] == int(192 * 1024 * 0.8) // 1024 * 1024
+    assert desktop["cpus"] == 22
+    assert desktop["swap_mib"] == 4096
+    assert desktop["disk_size_mib"] >= 200 * 1024
+    assert any("no Metal GPU" in w for w in plan["warnings"])
+
+
+def test_mac_native_vm_holds_only_monitoring() -> None:
+    plan = resource_plan(mac_studio(), models=["llama2:70b-chat-q4_K_M"], runtime="native")
+    monitoring = sum(v["mem_limit_mb"] for k, v in plan["components"].items() if k != "ollama")
+    assert plan["docker_desktop"]["memory_mib"] >= monitoring
+    assert plan["docker_desktop"]["memory_mib"] < 16 * 1024
+    assert plan["components"]["ollama"]["native"] is True
+
+
+def test_linux_has_no_docker_desktop() -> None:
+    assert resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])["docker_desktop"] is None
+
+
+# --- properties ---------------------------------------------------------------------------
+
+MODEL_TAGS = sorted(catalog.MODELS)
+host_ram = st.integers(min_value=8 * 1024, max_value=2 * 1024 * 1024)
+plans = st.fixed_dictionaries({
+    "models": st.lists(st.sampled_from(MODEL_TAGS), min_size=1, max_size=4, unique=True),
+    "profile": st.sampled_from(["auto"] + sorted(PROFILES)),
+    "headroom": st.floats(min_value=0, max_value=0.95),
+    "vcpus": st.integers(min_value=1, max_value=256),
+    "engine": st.sampled_from(["ollama", "mistralrs"]),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(plans, host_ram)
+def test_invariants(case: Dict[str, Any], ram_mb: int) -> None:
+    facts = linux(ram_mb / 1024, vcpus=case["vcpus"], cores=max(1, case["vcpus"] // 2))
+    plan = resource_plan(facts, models=case["models"], profile=case["profile"], headroom=case["headroom"],
+                         engine=case["engine"])
+    for name, entry in plan["components"].items():
+        assert 0 <= entry["mem_reservation_mb"] <= entry["mem_limit_mb"], name
+        assert entry["cpus"] > 0, name
+    if plan["fits"]:
+        assert total_limits(plan) <= plan["budget_mb"]
+    for model in plan["models"]:
+        assert all(model[key] >= 0 for key in ("weights_bytes", "kv_bytes", "graph_bytes", "overhead_bytes"))
+    assert all(int(value) > 0 for key, value in plan["env"].items() if key.endswith(("THREADS", "THREAD", "PARALLEL", "MODELS")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(plans, host_ram, st.integers(min_value=1, max_value=512 * 1024))
+def test_limits_never_decrease_as_ram_grows(case: Dict[str, Any], ram_mb: int, more_mb: int) -> None:
+    def plan_for(mb: int) -> Dict[str, Any]:
+        return resource_plan(linux(mb / 1024, vcpus=case["vcpus"], cores=max(1, case["vcpus"] // 2)),
+                             models=case["models"], profile=case["profile"], headroom=case["headroom"],
+                             engine=case["engine"])
+    small, large = plan_for(ram_mb), plan_for(ram_mb + more_mb)
+    assert large["budget_mb"] >= small["budget_mb"]
+    for name, entry in small["components"].items():
+        assert large["components"][name]["mem_limit_mb"] >= entry["mem_limit_mb"], name
+    assert large["fits"] or not small["fits"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=16, max_value=512), st.sampled_from(MODEL_TAGS))
+def test_mac_plans_stay_inside_the_vm(ram_gib: int, tag: str) -> None:
+    plan = resource_plan(mac_studio(ram_gib), models=[tag])
+    assert plan["docker_desktop"]["memory_mib"] <= ram_gib * 1024 * 0.8
+    if plan["fits"]:
+        assert total_limits(plan) <= plan["docker_desktop"]["memory_mib"]
+
+
+# --- bad input: a clear error naming the argument and the value ------------------------------
+
+GOOD = {"models": ["mistral:7b-instruct-q4_K_M"]}
+BAD_CASES = [
+    ({"models": ["gpt-5:1t"]}, "model: unknown model tag 'gpt-5:1t'"),
+    ({"models": []}, "models: [] must be a non-empty list"),
+    ({"models": "mistral:7b-instruct-q4_K_M"}, "models: 'mistral:7b-instruct-q4_K_M' must be a non-empty list"),
+    ({"models": [42]}, "model: 42 is neither"),
+    ({"models": ["mistral:7b-instruct-q4_K_M", "mistral:7b-instruct-q4_K_M"]}, "listed more than once"),
+    ({"headroom": 1.0}, "headroom: 1.0 must be a number in [0, 1)"),
+    ({"headroom": -0.1}, "headroom: -0.1 must be"),
+    ({"headroom": "lots"}, "headroom: 'lots' must be"),
+    ({"ctx": 0}, "ctx: 0 must be > 0"),
+    ({"ctx": -4096}, "ctx: -4096 must be > 0"),
+    ({"ctx": "long"}, "ctx: 'long' is not a whole number"),
+    ({"parallel": 0}, "parallel: 0 must be > 0"),
+    ({"max_loaded_models": 0}, "max_loaded_models: 0 must be > 0"),
+    ({"kv_cache_type": "q5_1"}, "kv_cache_type: 'q5_1' is unknown"),
+    ({"profile": "huge"}, "profile: 'huge' is unknown"),
+    ({"engine": "vllm"}, "engine: 'vllm' is unknown"),
+    ({"runtime": "vm"}, "runtime: 'vm' is unknown"),
+    ({"runtime": "native"}, "runtime: 'native' is for macOS hosts"),
+    ({"flash_attention": "maybe"}, "flash_attention: 'maybe' is not a boolean"),
+    ({"components": {"prometheus": {"mem_limit": "1G", "mem_reservation": "2G"}}},
+     "components.prometheus: mem_reservation 2048 MiB is above mem_limit 1024 MiB"),
+    ({"components": {"ollama": {"mem_limit_mb": 1024, "mem_reservation_mb": 4096}}},
+     "components.ollama: mem_reservation 4096 MiB is above mem_limit 1024 MiB"),
+    ({"components": {"grafana": {"mem_limit": "-1G"}}}, "components.grafana.mem_limit: '-1G' is negative"),
+    ({"components": {"grafana": {"mem_limit": "lots"}}}, "components.grafana.mem_limit: 'lots' is not a size"),
+    ({"components": {"redis": {"mem_limit": "1G"}}}, "components: unknown service 'redis'"),
+    ({"components": {"nginx": {"memory": "1G"}}}, "components.nginx: unknown key(s) memory"),
+    ({"components": {"nginx": {"cpus": -1}}}, "components.nginx.cpus: -1 must be a number > 0"),
+    ({"models": [{"name": "x", "n_layer": 4}]}, "model x: n_head is missing"),
+    ({"models": [{"n_layer": 4, "n_head": 4, "n_head_kv": 8, "embedding_length": 8, "vocab_size": 8, "file_bytes": 1}]},
+     "n_head_kv 8 is more than n_head 4"),
+    ({"models": [{"n_layer": -4, "n_head": 4, "embedding_length": 8, "vocab_size": 8, "file_bytes": 1}]},
+     "model model: n_layer: -4 must be > 0"),
+    ({"models": [{"n_layer": 4, "n_head": 4, "embedding_length": 8, "vocab_size": 8, "file_bytes": "4Q"}]},
+     "file_bytes: '4Q' is not a size"),
+    ({"models": [{"n_layer": 4, "n_head": 4, "embedding_length": 8, "vocab_size": 8}]}, "give file_bytes, or params and quant"),
+    ({"models": [{"n_layer": 4, "n_head": 4, "embedding_length": 8, "vocab_size": 8, "params": 1e9, "quant": "Q9"}]},
+     "quant 'Q9' is unknown"),
+    ({"os_reserve_mb": -1}, "os_reserve_mb: -1 must be >= 0"),
+    ({"catalog": ["x"]}, "catalog: expected a dict"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", BAD_CASES, ids=[m for _, m in BAD_CASES])
+def test_bad_input(overrides: Dict[str, Any], message: str) -> None:
+    kwargs = dict(GOOD, **overrides)
+    with pytest.raises(PlanError) as err:
+        resource_plan(linux(64), **kwargs)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("facts, message", [
+    ({"processor_vcpus": 4}, "facts: memtotal_mb is missing"),
+    ({"memtotal_mb": -1}, "facts.memtotal_mb: -1 must be > 0"),
+    ({"memtotal_mb": "lots"}, "facts.memtotal_mb: 'lots' is not a whole number"),
+    ("not facts", "facts: expected a dict"),
+    ({"memtotal_mb": 1024, "system": "Windows"}, "facts.system: 'Windows' is not supported"),
+    ({"memtotal_mb": 65536, "frontier_llm": {"gpus": [{"vendor": "nvidia"}]}}, "facts.frontier_llm.gpus[0]"),
+    ({"memtotal_mb": 900}, "leaves no memory"),
+])
+def test_bad_facts(facts: Any, message: str) -> None:
+    with pytest.raises(PlanError) as err:
+        resource_plan(facts, models=GOOD["models"], os_reserve_mb=1024 if isinstance(facts, dict) and facts.get("memtotal_mb") == 900 else None)
+    assert message in str(err.value)
+
+
+def test_filter_wraps_errors_and_names_the_filter() -> None:
+    from ansible.errors import AnsibleFilterError
+    filters = FilterModule().filters()
+    with pytest.raises(AnsibleFilterError, match=r"frontier.llm.resource_plan: headroom: 2 must be"):
+        filters["resource_plan"](linux(64), models=GOOD["models"], headroom=2)
+    with pytest.raises(AnsibleFilterError, match=r"frontier.llm.to_bytes: size: '1Q' is not a size"):
+        filters["to_bytes"]("1Q")
+
+
+def test_plan_does_not_mutate_its_inputs() -> None:
+    facts, models = linux(64), [{"name": "mistral:7b-instruct-q4_K_M", "ctx": 8192}]
+    before = copy.deepcopy((facts, models))
+    resource_plan(facts, models=models)
+    assert (facts, models) == before
