@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.frontier.llm.plugins.module_utils import planner, sizing, units
+from ansible_collections.frontier.llm.plugins.module_utils import planner, report, sizing, units
 
 
 def _wrap(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,4 +36,6 @@ class FilterModule:
             "resource_plan": _wrap("resource_plan", planner.resource_plan),
             "to_bytes": _wrap("to_bytes", units.to_bytes),
             "human_bytes": _wrap("human_bytes", units.human_bytes),
+            "plan_markdown": _wrap("plan_markdown", report.host_markdown),
+            "fleet_markdown": _wrap("fleet_markdown", report.fleet_markdown),
         }

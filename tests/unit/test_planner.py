@@ -6,7 +6,7 @@ import copy
 from typing import Any, Dict, List
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.frontier.llm.plugins.filter.planner import FilterModule
@@ -333,7 +333,7 @@ BAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("overrides, message", BAD_CASES, ids=[m for _, m in BAD_CASES])
+@pytest.mark.parametrize("overrides, message", BAD_CASES, ids=[message for _case, message in BAD_CASES])
 def test_bad_input(overrides: Dict[str, Any], message: str) -> None:
     kwargs = dict(GOOD, **overrides)
     with pytest.raises(PlanError) as err:

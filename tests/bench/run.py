@@ -1,0 +1,107 @@
+"""Benchmarks of the planner, run by `make bench`. Prints figures; asserts nothing.
+
+1. Plans per second: resource_plan over 10,000 synthetic hosts in this process, beside
+   model_memory calls over the same hosts' models (the share of a plan spent sizing models).
+2. playbooks/plan.yml on a 200-host offline inventory, its wall time divided by that of a
+   no-op playbook (one set_fact per host) over the same inventory, both run here, one after
+   the other, with the same forks.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / ".collections"))
+
+from ansible_collections.frontier.llm.plugins.module_utils import catalog  # noqa: E402
+from ansible_collections.frontier.llm.plugins.module_utils.planner import PROFILES, resource_plan  # noqa: E402
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import model_memory  # noqa: E402
+
+TAGS = sorted(catalog.MODELS)
+
+
+def synthetic_host(rng: random.Random) -> Dict[str, Any]:
+    """Facts of a random host: Linux or macOS, 8 GiB to 1 TiB, sometimes GPUs and NUMA."""
+    ram = rng.choice([8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024]) * 1024
+    vcpus = rng.choice([2, 4, 8, 16, 24, 32, 64, 128])
+    mac = rng.random() < 0.2
+    ours: Dict[str, Any] = {"physical_cores": vcpus if mac else max(1, vcpus // 2), "gpus": [], "numa_nodes": []}
+    if mac:
+        ours.update(apple_silicon=True, gpu_working_set_mb=ram * 3 // 4)
+    else:
+        if rng.random() < 0.3:
+            ours["gpus"] = [{"vendor": "nvidia", "index": i, "memory_mb": rng.choice([16384, 24576, 81920])}
+                            for i in range(rng.choice([1, 2, 4]))]
+        if rng.random() < 0.3 and vcpus >= 4:
+            half = vcpus // 2
+            ours["numa_nodes"] = [{"id": 0, "cpus": "0-%d" % (half - 1), "memory_mb": ram // 2},
+                                  {"id": 1, "cpus": "%d-%d" % (half, vcpus - 1), "memory_mb": ram // 2}]
+    return {"system": "Darwin" if mac else "Linux", "memtotal_mb": ram, "processor_vcpus": vcpus, "frontier_llm": ours}
+
+
+def bench_plans(count: int = 10000) -> None:
+    rng = random.Random(20261127)
+    cases = [(synthetic_host(rng), rng.sample(TAGS, rng.randint(1, 3)), rng.choice(["auto"] + sorted(PROFILES)))
+             for _index in range(count)]
+    start = time.perf_counter()
+    fits = 0
+    for facts, models, profile in cases:
+        fits += resource_plan(facts, models=models, profile=profile)["fits"]
+    plan_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    for _facts, models, _profile in cases:
+        for model in models:
+            model_memory(model)
+    sizing_seconds = time.perf_counter() - start
+    print("planner: %d plans in %.2f s = %.0f plans/s (%d fit); sizing the same models alone took %.2f s, "
+          "plan/sizing time ratio %.1f" % (count, plan_seconds, count / plan_seconds, fits, sizing_seconds,
+                                           plan_seconds / sizing_seconds))
+
+
+def inventory(path: Path, hosts: int = 200) -> None:
+    rng = random.Random(7)
+    entries = {}
+    for index in range(hosts):
+        entries["host-%03d" % index] = {"frontier_llm_facts": synthetic_host(rng),
+                                        "planner_models": rng.sample(TAGS, rng.randint(1, 3)),
+                                        "planner_allow_overcommit": True}
+    path.write_text(yaml.safe_dump({"all": {"hosts": entries}}))
+
+
+def timed(args: List[str], cwd: Path) -> float:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PWD=str(cwd), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.null")
+    start = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit("bench: %s failed:\n%s%s" % (" ".join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
+    return seconds
+
+
+def bench_playbook(hosts: int = 200, forks: int = 5) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        inventory(work / "hosts.yml", hosts)
+        (work / "noop.yml").write_text(
+            "- name: No-op\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+            "    - name: Set one fact\n      ansible.builtin.set_fact:\n        bench_noop: true\n")
+        noop = timed([str(work / "noop.yml"), "-i", str(work / "hosts.yml"), "-f", str(forks)], work)
+        plan = timed([str(ROOT / "playbooks" / "plan.yml"), "-i", str(work / "hosts.yml"), "-f", str(forks)], work)
+        print("plan.yml: %d offline hosts in %.1f s; no-op playbook %.1f s; ratio %.2f (forks %d)"
+              % (hosts, plan, noop, plan / noop, forks))
+
+
+if __name__ == "__main__":
+    bench_plans()
+    bench_playbook()

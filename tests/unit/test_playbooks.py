@@ -1,0 +1,74 @@
+"""The planner's playbooks end to end with ansible-playbook: offline plans, and refusals.
+
+The site.yml cases stop in its first, read-only play (a refusal or a validation error), so
+they change nothing on this machine; each asserts the failure came from that play.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def playbook(args: List[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run ansible-playbook from the checkout, the way `make site` / `make plan` do."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PWD=str(tmp_path), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run([str(BIN / "ansible-playbook"), *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+def test_offline_plan_of_the_example_inventory(tmp_path: Path) -> None:
+    proc = playbook([str(ROOT / "playbooks/plan.yml"), "-i", str(ROOT / "inventories/examples")], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    plans = json.loads((tmp_path / "plans" / "plan.json").read_text())
+    assert sorted(plans) == ["gpu-server-2x24g", "laptop-16g", "linux-32g", "linux-64g", "mac-studio-192g"]
+    for host, plan in plans.items():
+        assert plan["fits"], (host, plan["warnings"])
+        assert {"profile", "budget_mb", "components", "env", "models", "numa", "fits", "warnings"} <= set(plan)
+    assert plans["mac-studio-192g"]["docker_desktop"]["cpus"] == 22
+    # The engine goes to the node with the most memory (node 1 has 200 MiB more).
+    assert plans["gpu-server-2x24g"]["numa"]["ollama"]["cpuset_mems"] == "1"
+    assert plans["gpu-server-2x24g"]["numa"]["ollama"]["cpuset_cpus"] == "16-31,48-63"
+    assert plans["gpu-server-2x24g"]["backend"] == "cuda"
+    markdown = (tmp_path / "plans" / "plan.md").read_text()
+    assert "| laptop-16g | low_memory |" in markdown
+    assert "### mac-studio-192g: large profile" in markdown
+    # Offline hosts are never contacted: no host-side task ran.
+    assert "UNREACHABLE" not in proc.stdout
+
+
+def test_site_refuses_a_plan_that_does_not_fit(tmp_path: Path) -> None:
+    proc = playbook([str(ROOT / "site.yml"), "-e", '{"planner_models": ["qwen3:235b-a22b-q4_K_M"]}'], tmp_path)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "Refuse a plan that does not fit" in proc.stdout
+    assert "localhost: the plan does not fit: ollama needs" in proc.stdout
+    assert "planner_allow_overcommit" in proc.stdout
+
+
+def test_site_rejects_an_unknown_engine_by_name(tmp_path: Path) -> None:
+    proc = playbook([str(ROOT / "site.yml"), "-e", "planner_engine=vllm"], tmp_path)
+    assert proc.returncode == 2
+    assert "planner_engine" in proc.stdout and "vllm" in proc.stdout
+
+
+def test_plan_rejects_a_bad_headroom_by_name(tmp_path: Path) -> None:
+    proc = playbook([str(ROOT / "playbooks/plan.yml"), "-i", str(ROOT / "inventories/examples"),
+                     "-e", '{"planner_headroom": 1.5}'], tmp_path)
+    assert proc.returncode == 2
+    assert "frontier.llm.resource_plan: headroom: 1.5 must be a number in [0, 1)" in proc.stdout
+    assert not (tmp_path / "plans").exists()
+
+
+def test_plan_rejects_an_unknown_model_by_name(tmp_path: Path) -> None:
+    proc = playbook([str(ROOT / "playbooks/plan.yml"), "-i", str(ROOT / "inventories/examples"),
+                     "-e", '{"planner_models": ["llama9:1t"]}'], tmp_path)
+    assert proc.returncode == 2
+    assert "model: unknown model tag 'llama9:1t'" in proc.stdout
