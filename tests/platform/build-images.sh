@@ -45,7 +45,10 @@ build_one() {
               systemd-udevd.service systemd-udev-trigger.service; do
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
-  rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/cache/apt/"*.bin "$root/var/lib/apt/lists/"*
+  # An emptied package list must look old, as on a host that has not run apt for a while:
+  # the apt module's cache_valid_time goes by these modification times.
+  touch -d 2000-01-01 "$root/var/lib/apt/lists" "$root/var/cache/apt"
   tar -C "$root" -c . | docker import \
     --change 'CMD ["/lib/systemd/systemd"]' \
     --change 'ENV container=docker' \
