@@ -5,6 +5,9 @@
 2. playbooks/plan.yml on a 200-host offline inventory, its wall time divided by that of a
    no-op playbook (one set_fact per host) over the same inventory, both run here, one after
    the other, with the same forks.
+3. The docker_engine role's idempotent re-run on a Debian 13 systemd container (converged
+   once first, not timed), divided by `ansible -m setup` on the same container, alternated
+   three times each; needs a Docker engine and the test image (tests/platform/build-images.sh).
 """
 
 from __future__ import annotations
@@ -102,6 +105,56 @@ def bench_playbook(hosts: int = 200, forks: int = 5) -> None:
               % (hosts, plan, noop, plan / noop, forks))
 
 
+BENCH_CONTAINER = "frontier-bench-engine"
+# The container settings of .config/molecule/config.yml, for `docker run`.
+SYSTEMD_DIND = ["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
+                "--security-opt", "apparmor=unconfined", "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+                "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-v", "/var/lib/docker"]
+
+
+def bench_docker_engine(rounds: int = 3) -> None:
+    image = os.environ.get("FRONTIER_TEST_IMAGE_DEBIAN13", "frontier-test/debian13")
+    subprocess.run([str(ROOT / "tests/platform/build-images.sh"), "debian13"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["docker", "rm", "-f", BENCH_CONTAINER], capture_output=True, check=False)
+    subprocess.run(["docker", "run", "-d", "--name", BENCH_CONTAINER, *SYSTEMD_DIND, image], check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        for _attempt in range(60):
+            state = subprocess.run(["docker", "exec", BENCH_CONTAINER, "systemctl", "is-system-running"],
+                                   capture_output=True, text=True, check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            time.sleep(1)
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            (work / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {BENCH_CONTAINER: {
+                "ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"}}}}))
+            converge = [str(ROOT / "molecule/docker_engine/converge.yml"), "-i", str(work / "hosts.yml")]
+            timed(converge, work)  # the first converge installs the engine; not measured
+            role, setup = [], []
+            for _round in range(rounds):
+                role.append(timed(converge, work))
+                setup.append(timed_adhoc([BENCH_CONTAINER, "-i", str(work / "hosts.yml"), "-m", "ansible.builtin.setup"],
+                                         work))
+        best_role, best_setup = min(role), min(setup)
+        print("docker_engine: idempotent re-run %.1f s, ansible -m setup %.1f s (best of %d each); ratio %.1f"
+              % (best_role, best_setup, rounds, best_role / best_setup))
+    finally:
+        subprocess.run(["docker", "rm", "-f", BENCH_CONTAINER], capture_output=True, check=False)
+
+
+def timed_adhoc(args: List[str], cwd: Path) -> float:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    start = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit("bench: ansible %s failed:\n%s%s" % (" ".join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
+    return seconds
+
+
 if __name__ == "__main__":
     bench_plans()
     bench_playbook()
+    bench_docker_engine()
