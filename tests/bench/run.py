@@ -81,14 +81,15 @@ def inventory(path: Path, hosts: int = 200) -> None:
     path.write_text(yaml.safe_dump({"all": {"hosts": entries}}))
 
 
-def timed(args: List[str], cwd: Path) -> float:
+def timed(args: List[str], cwd: Path, program: str = "ansible-playbook") -> float:
+    """Wall time of one run of an Ansible command from the venv; a failure stops the benchmark."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PWD=str(cwd), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.null")
     start = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), *args], cwd=cwd, env=env,
+    proc = subprocess.run([str(Path(sys.executable).parent / program), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit("bench: %s failed:\n%s%s" % (" ".join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
+        raise SystemExit("bench: %s %s failed:\n%s%s" % (program, " ".join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
     return seconds
 
 
@@ -134,24 +135,13 @@ def bench_docker_engine(rounds: int = 3) -> None:
             role, setup = [], []
             for _round in range(rounds):
                 role.append(timed(converge, work))
-                setup.append(timed_adhoc([BENCH_CONTAINER, "-i", str(work / "hosts.yml"), "-m", "ansible.builtin.setup"],
-                                         work))
+                setup.append(timed([BENCH_CONTAINER, "-i", str(work / "hosts.yml"), "-m", "ansible.builtin.setup"],
+                                   work, program="ansible"))
         best_role, best_setup = min(role), min(setup)
         print("docker_engine: idempotent re-run %.1f s, ansible -m setup %.1f s (best of %d each); ratio %.1f"
               % (best_role, best_setup, rounds, best_role / best_setup))
     finally:
         subprocess.run(["docker", "rm", "-f", BENCH_CONTAINER], capture_output=True, check=False)
-
-
-def timed_adhoc(args: List[str], cwd: Path) -> float:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    start = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit("bench: ansible %s failed:\n%s%s" % (" ".join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
-    return seconds
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """The planner's playbooks end to end with ansible-playbook: offline plans, and refusals.
 
 The site.yml cases stop in its first, read-only play (a refusal or a validation error), so
-they change nothing on this machine; each asserts the failure came from that play.
+they change nothing on this machine; each asserts the failure came from that play. Our test
+machines run no systemd (PID 1 is not an init system), which the preflight refuses: these
+cases set preflight_require_systemd false to reach the planner, and one case checks that
+refusal itself.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import List
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -45,8 +50,12 @@ def test_offline_plan_of_the_example_inventory(tmp_path: Path) -> None:
     assert "UNREACHABLE" not in proc.stdout
 
 
+NO_SYSTEMD_CHECK = '{"preflight_require_systemd": false}'
+
+
 def test_site_refuses_a_plan_that_does_not_fit(tmp_path: Path) -> None:
-    proc = playbook([str(ROOT / "site.yml"), "-e", '{"planner_models": ["qwen3:235b-a22b-q4_K_M"]}'], tmp_path)
+    proc = playbook([str(ROOT / "site.yml"), "-e", NO_SYSTEMD_CHECK,
+                     "-e", '{"planner_models": ["qwen3:235b-a22b-q4_K_M"]}'], tmp_path)
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert "Refuse a plan that does not fit" in proc.stdout
     assert "localhost: the plan does not fit: ollama needs" in proc.stdout
@@ -54,7 +63,7 @@ def test_site_refuses_a_plan_that_does_not_fit(tmp_path: Path) -> None:
 
 
 def test_site_rejects_an_unknown_engine_by_name(tmp_path: Path) -> None:
-    proc = playbook([str(ROOT / "site.yml"), "-e", "planner_engine=vllm"], tmp_path)
+    proc = playbook([str(ROOT / "site.yml"), "-e", NO_SYSTEMD_CHECK, "-e", "planner_engine=vllm"], tmp_path)
     assert proc.returncode == 2
     assert "planner_engine" in proc.stdout and "vllm" in proc.stdout
 
@@ -72,3 +81,14 @@ def test_plan_rejects_an_unknown_model_by_name(tmp_path: Path) -> None:
                      "-e", '{"planner_models": ["llama9:1t"]}'], tmp_path)
     assert proc.returncode == 2
     assert "model: unknown model tag 'llama9:1t'" in proc.stdout
+
+
+def test_site_refuses_a_linux_host_without_systemd(tmp_path: Path) -> None:
+    service_manager = Path("/proc/1/comm").read_text().strip()
+    if service_manager == "systemd":
+        pytest.skip("this machine runs systemd; the refusal is for hosts that do not")
+    proc = playbook([str(ROOT / "site.yml")], tmp_path)
+    assert proc.returncode == 2
+    assert "Check that a Linux host runs systemd" in proc.stdout
+    assert "preflight_require_systemd" in proc.stdout
+    assert "changed=0" in proc.stdout

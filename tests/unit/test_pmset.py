@@ -19,6 +19,7 @@ from typing import Any, Dict, List
 import pytest
 
 from ansible_collections.frontier.llm.plugins.module_utils import pmset
+from conftest import install_fake
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "pmset"
@@ -92,22 +93,12 @@ def test_key_the_mac_lacks_fails_clearly() -> None:
 
 # --- the module, end to end --------------------------------------------------------------
 
-def install_fake(tmp_path: Path) -> Path:
-    """Put the fake pmset, run by this Python, in tmp_path/bin."""
-    directory = tmp_path / "bin"
-    directory.mkdir(exist_ok=True)
-    fake = directory / "pmset"
-    fake.write_text("#!%s\n%s" % (sys.executable, (FAKES / "fake_pmset.py").read_text()))
-    fake.chmod(0o755)
-    return directory
-
-
 def run_pmset(tmp_path: Path, fixture: str, args: Dict[str, Any], check: bool = False, apply: bool = False) -> Dict[str, Any]:
     output = tmp_path / "pmset-custom.txt"
     if not output.exists():
         shutil.copy(FIXTURES / fixture, output)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", PATH=str(install_fake(tmp_path)) + os.pathsep + os.environ["PATH"], FAKE_PMSET_OUTPUT=str(output),
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", PATH=str(install_fake(tmp_path / "bin", "pmset", FAKES / "fake_pmset.py")) + os.pathsep + os.environ["PATH"], FAKE_PMSET_OUTPUT=str(output),
                FAKE_PMSET_LOG=str(tmp_path / "calls.log"), FAKE_PMSET_APPLY="1" if apply else "0")
     command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
                "-e", "ansible_python_interpreter=" + sys.executable, "-m", "frontier.llm.pmset", "-a", json.dumps(args)]

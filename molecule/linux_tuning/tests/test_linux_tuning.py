@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 testinfra_hosts = ["ansible://all"]
 
 SYSCTL_FILE = "/etc/sysctl.d/60-frontier-llm.conf"
@@ -35,8 +37,9 @@ def test_sleep_targets_masked(host) -> None:
 
 def test_no_numa_work_on_a_single_node_host(host) -> None:
     nodes = host.run("ls -d /sys/devices/system/node/node[0-9]*").stdout.split()
-    if len(nodes) == 1:
-        assert not host.package("numactl").is_installed
+    if len(nodes) != 1:
+        pytest.skip("the machine running the containers has %d NUMA nodes; the linux_vm scenario tests that case" % len(nodes))
+    assert not host.package("numactl").is_installed
 
 
 def test_swap_policy_persistent_part(host) -> None:

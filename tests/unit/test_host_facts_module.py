@@ -1,0 +1,60 @@
+"""frontier.llm.host_facts end to end on this machine, with a fake nvidia-smi for the GPU part.
+
+The module runs for real through ansible on localhost; only nvidia-smi is a test double
+(tests/unit/fakes/fake_nvidia_smi.py) printing the fixture of two RTX 3090s, since no GPU
+is reachable here. The Molecule default scenario checks the module on Debian containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from conftest import install_fake
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def host_facts(tmp_path: Path, fake_gpu: Optional[str] = None, disk_path: str = "/") -> Dict[str, Any]:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    if fake_gpu:
+        env["PATH"] = str(install_fake(tmp_path / "bin", "nvidia-smi", Path(__file__).parent / "fakes" / "fake_nvidia_smi.py")) \
+            + os.pathsep + env["PATH"]
+        env["FAKE_NVIDIA_SMI_OUTPUT"] = str(FIXTURES / fake_gpu)
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
+                           "-e", "ansible_python_interpreter=" + sys.executable, "-m", "frontier.llm.host_facts",
+                           "-a", json.dumps({"disk_path": disk_path})],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.stdout, proc.stderr
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert not result.get("failed"), result
+    return result["ansible_facts"]["frontier_llm"]
+
+
+def test_this_machine(tmp_path: Path) -> None:
+    facts = host_facts(tmp_path, disk_path=str(tmp_path / "not" / "yet" / "there"))
+    assert len(facts["usable_cpus"]) == len(os.sched_getaffinity(0))
+    assert 1 <= facts["physical_cores"] <= len(facts["usable_cpus"])
+    nodes = [entry for entry in os.listdir("/sys/devices/system/node") if entry[4:].isdigit()]
+    assert len(facts["numa_nodes"]) == len(nodes)
+    # the nearest existing parent of a path that does not exist yet is measured
+    assert facts["disk"]["path"] == str(tmp_path)
+    assert abs(facts["disk"]["free_mb"] - shutil.disk_usage(tmp_path).free // 1048576) < 256
+    if shutil.which("nvidia-smi") is None:
+        assert facts["gpus"] == []
+
+
+def test_nvidia_gpus_from_nvidia_smi(tmp_path: Path) -> None:
+    facts = host_facts(tmp_path, fake_gpu="nvidia-smi-2x3090.csv")
+    assert [(gpu["vendor"], gpu["index"], gpu["memory_mb"]) for gpu in facts["gpus"]] == [("nvidia", 0, 24576), ("nvidia", 1, 24576)]
+
+
+def test_nvidia_smi_without_devices(tmp_path: Path) -> None:
+    assert host_facts(tmp_path, fake_gpu="nvidia-smi-no-devices.txt")["gpus"] == []
