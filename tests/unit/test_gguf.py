@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -15,8 +13,7 @@ from gguf import GGUFReader, GGUFWriter
 
 from ansible_collections.frontier.llm.plugins.module_utils import gguf as ours
 from ansible_collections.frontier.llm.plugins.module_utils import sizing
-
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import adhoc
 
 
 def write_model(path: Path, arch: str = "llama", layers: int = 4, heads: int = 8, kv_heads: Optional[int] = 2,
@@ -103,19 +100,6 @@ def test_truncated_real_file(tmp_path: Path) -> None:
         ours.read_header(str(cut))
 
 
-def run_module(args: Dict[str, str]) -> Dict:
-    """Run frontier.llm.gguf_info through ansible on localhost and return its JSON result."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-         "-e", "ansible_python_interpreter=" + sys.executable,
-         "-m", "frontier.llm.gguf_info", "-a", json.dumps(args)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
 def test_module_reads_an_ollama_store(tmp_path: Path) -> None:
     store = tmp_path / "models"
     blob = store / "blobs" / ("sha256-" + "ab" * 32)
@@ -126,7 +110,7 @@ def test_module_reads_an_ollama_store(tmp_path: Path) -> None:
     manifest.write_text(json.dumps({"layers": [
         {"mediaType": "application/vnd.ollama.image.license", "digest": "sha256:" + "cd" * 32},
         {"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:" + "ab" * 32}]}))
-    result = run_module({"ollama_model": "tiny:q4", "ollama_models_dir": str(store)})
+    result = adhoc("frontier.llm.gguf_info", {"ollama_model": "tiny:q4", "ollama_models_dir": str(store)})
     assert result.get("failed") is not True, result
     assert result["changed"] is False
     assert result["model"]["name"] == "tiny:q4"
@@ -135,7 +119,7 @@ def test_module_reads_an_ollama_store(tmp_path: Path) -> None:
 
 
 def test_module_fails_clearly_without_a_manifest(tmp_path: Path) -> None:
-    result = run_module({"ollama_model": "absent:7b", "ollama_models_dir": str(tmp_path)})
+    result = adhoc("frontier.llm.gguf_info", {"ollama_model": "absent:7b", "ollama_models_dir": str(tmp_path)})
     assert result["failed"] is True
     assert "no manifest for 'absent:7b'" in result["msg"]
 
@@ -143,6 +127,6 @@ def test_module_fails_clearly_without_a_manifest(tmp_path: Path) -> None:
 def test_module_fails_clearly_on_a_non_gguf(tmp_path: Path) -> None:
     path = tmp_path / "x.bin"
     path.write_bytes(b"PK\x03\x04 not a model")
-    result = run_module({"path": str(path)})
+    result = adhoc("frontier.llm.gguf_info", {"path": str(path)})
     assert result["failed"] is True
     assert "not a GGUF file" in result["msg"]

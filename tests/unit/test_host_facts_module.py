@@ -7,33 +7,22 @@ is reachable here. The Molecule default scenario checks the module on Debian con
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from conftest import install_fake
+from conftest import adhoc, install_fake
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def host_facts(tmp_path: Path, fake_gpu: Optional[str] = None, disk_path: str = "/") -> Dict[str, Any]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    env = {}
     if fake_gpu:
-        env["PATH"] = str(install_fake(tmp_path / "bin", "nvidia-smi", Path(__file__).parent / "fakes" / "fake_nvidia_smi.py")) \
-            + os.pathsep + env["PATH"]
-        env["FAKE_NVIDIA_SMI_OUTPUT"] = str(FIXTURES / fake_gpu)
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-                           "-e", "ansible_python_interpreter=" + sys.executable, "-m", "frontier.llm.host_facts",
-                           "-a", json.dumps({"disk_path": disk_path})],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.stdout, proc.stderr
-    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        fakes = install_fake(tmp_path / "bin", "nvidia-smi", Path(__file__).parent / "fakes" / "fake_nvidia_smi.py")
+        env = {"PATH": str(fakes) + os.pathsep + os.environ["PATH"], "FAKE_NVIDIA_SMI_OUTPUT": str(FIXTURES / fake_gpu)}
+    result = adhoc("frontier.llm.host_facts", {"disk_path": disk_path}, env)
     assert not result.get("failed"), result
     return result["ansible_facts"]["frontier_llm"]
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
 from ansible_collections.frontier.llm.plugins.module_utils import pmset
-from conftest import install_fake
+from conftest import adhoc, install_fake
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures" / "pmset"
 FAKES = Path(__file__).parent / "fakes"
 
@@ -97,16 +94,10 @@ def run_pmset(tmp_path: Path, fixture: str, args: Dict[str, Any], check: bool = 
     output = tmp_path / "pmset-custom.txt"
     if not output.exists():
         shutil.copy(FIXTURES / fixture, output)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", PATH=str(install_fake(tmp_path / "bin", "pmset", FAKES / "fake_pmset.py")) + os.pathsep + os.environ["PATH"], FAKE_PMSET_OUTPUT=str(output),
-               FAKE_PMSET_LOG=str(tmp_path / "calls.log"), FAKE_PMSET_APPLY="1" if apply else "0")
-    command = [str(Path(sys.executable).parent / "ansible"), "localhost", "-c", "local", "-i", "localhost,",
-               "-e", "ansible_python_interpreter=" + sys.executable, "-m", "frontier.llm.pmset", "-a", json.dumps(args)]
-    if check:
-        command += ["--check", "--diff"]
-    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.stdout, proc.stderr
-    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    env = {"PATH": str(install_fake(tmp_path / "bin", "pmset", FAKES / "fake_pmset.py")) + os.pathsep + os.environ["PATH"],
+           "FAKE_PMSET_OUTPUT": str(output), "FAKE_PMSET_LOG": str(tmp_path / "calls.log"),
+           "FAKE_PMSET_APPLY": "1" if apply else "0"}
+    return adhoc("frontier.llm.pmset", args, env, ["--check", "--diff"] if check else [])
 
 
 def calls(tmp_path: Path) -> List[List[str]]:
