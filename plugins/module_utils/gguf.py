@@ -114,7 +114,7 @@ def read_header(path: str) -> Tuple[int, int, Dict[str, Any]]:
         return version, tensors, metadata
 
 
-def _first(value: Any) -> Any:
+def _largest(value: Any) -> Any:
     """Per-layer arrays (e.g. head_count_kv on some models): the largest entry sizes the cache."""
     if isinstance(value, list):
         return max(value) if value else None
@@ -129,7 +129,7 @@ def model_metadata(path: str, file_bytes: Optional[int] = None) -> Dict[str, Any
         raise GGUFError("%s: general.architecture is missing" % path)
 
     def field(name: str) -> Any:
-        return _first(meta.get("%s.%s" % (arch, name)))
+        return _largest(meta.get("%s.%s" % (arch, name)))
 
     out: Dict[str, Any] = {
         "arch": arch,

@@ -74,7 +74,6 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
 }
 ENGINE_SERVICE = {"ollama": "ollama", "mistralrs": "mistral"}
 RUNTIMES = ("auto", "container", "native")
-SETTINGS = ("ctx", "parallel", "max_loaded_models", "keep_alive", "flash_attention", "kv_cache_type", "num_thread")
 COMPONENT_KEYS = ("mem_limit_mb", "mem_reservation_mb", "mem_limit", "mem_reservation", "cpus")
 
 LINUX_RESERVE = (0.10, 1024, 8192)
