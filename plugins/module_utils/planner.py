@@ -40,6 +40,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.frontier.llm.plugins.module_utils.hostinfo import format_cpulist, parse_cpulist
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import (
+    ENGINE_SERVICE,
     ENGINES,
     KV_BYTES_PER_ELEMENT,
     RUNTIME_RAM_BYTES,
@@ -72,7 +73,6 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
     "nginx": (512, 256, 0.5),
     "node_exporter": (128, 64, 0.25),
 }
-ENGINE_SERVICE = {"ollama": "ollama", "mistralrs": "mistral"}
 RUNTIMES = ("auto", "container", "native")
 COMPONENT_KEYS = ("mem_limit_mb", "mem_reservation_mb", "mem_limit", "mem_reservation", "cpus")
 
@@ -301,6 +301,9 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
         warnings.extend(figures.pop("warnings"))
         models.append(figures)
     names = [model["name"] for model in models]
+    if engine == "llamacpp" and len(models) > 1:
+        raise PlanError("models: llamacpp serves one model per server (llama-server -m); got %d: %s. Serve one "
+                        "model per host, or choose engine ollama" % (len(models), ", ".join(names)))
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise PlanError("models: %s listed more than once" % ", ".join(duplicates))
@@ -400,6 +403,19 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
             "OLLAMA_CONTEXT_LENGTH": str(settings["ctx"]),
             "OLLAMA_NUM_THREAD": str(threads),
         })
+    elif engine == "llamacpp":
+        # llama-server's own variables (tools/server/README.md of llama.cpp): -c is the context
+        # of all slots together, so each of the --parallel slots gets ctx.
+        quantized = settings["flash_attention"] and settings["kv_cache_type"] != "f16"
+        env.update({
+            "LLAMA_ARG_CTX_SIZE": str(models[0]["ctx"] * settings["parallel"]),
+            "LLAMA_ARG_N_PARALLEL": str(settings["parallel"]),
+            "LLAMA_ARG_THREADS": str(threads),
+            "LLAMA_ARG_FLASH_ATTN": "on" if settings["flash_attention"] else "off",
+            "LLAMA_ARG_CACHE_TYPE_K": settings["kv_cache_type"] if quantized else "f16",
+            "LLAMA_ARG_CACHE_TYPE_V": settings["kv_cache_type"] if quantized else "f16",
+            "LLAMA_ARG_ENDPOINT_METRICS": "1",
+        })
     else:
         env.update({
             "MISTRAL_MEMORY_LIMIT": docker_mib(engine_limit),
@@ -442,7 +458,7 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
         the ``frontier_llm`` facts of ``frontier.llm.host_facts``.
     :param models: catalog tags or metadata dicts; a dict may also carry ``ctx``,
         ``parallel`` or ``kv_cache_type`` for that model.
-    :param engine: ``ollama`` or ``mistralrs``.
+    :param engine: ``ollama``, ``mistralrs`` or ``llamacpp`` (llama.cpp's ``llama-server``, one model).
     :param profile: ``auto`` or one of :data:`PROFILES`.
     :param headroom: the share added to the engine's need for peaks, in [0, 1).
     :param runtime: ``container``, ``native`` (a host Ollama; macOS only) or ``auto`` (container).

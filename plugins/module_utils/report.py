@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping
 
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE
 from ansible_collections.frontier.llm.plugins.module_utils.units import MIB, human_bytes
 
 
 def _mib(value: int) -> str:
     return human_bytes(int(value) * MIB)
-
-
-def _engine_service(plan: Mapping[str, Any]) -> str:
-    return "mistral" if plan["engine"] == "mistralrs" else plan["engine"]
 
 
 def host_markdown(plan: Mapping[str, Any], host: str = "host") -> str:
@@ -59,7 +56,7 @@ def fleet_markdown(plans: Mapping[str, Mapping[str, Any]], details: bool = True)
     lines = ["| Host | Profile | Budget | Planned | Engine limit / reservation | Models | Fits |",
              "|---|---|---|---|---|---|---|"]
     for host, plan in plans.items():
-        engine = plan["components"][_engine_service(plan)]
+        engine = plan["components"][ENGINE_SERVICE[plan["engine"]]]
         lines.append("| %s | %s | %s | %s | %s / %s | %s | %s |" % (
             host, plan["profile"], _mib(plan["budget_mb"]), _mib(plan["used_mb"]), _mib(engine["mem_limit_mb"]),
             _mib(engine["mem_reservation_mb"]), ", ".join(model["name"] for model in plan["models"]),

@@ -48,7 +48,12 @@ BITS_PER_WEIGHT: Dict[str, float] = {
 RUNTIME_RAM_BYTES = 150 * MIB
 GPU_OVERHEAD_BYTES: Dict[str, int] = {"cpu": 0, "cuda": 457 * MIB, "rocm": 457 * MIB, "metal": 512 * MIB}
 
-ENGINES = ("ollama", "mistralrs")
+ENGINES = ("ollama", "mistralrs", "llamacpp")
+# The Compose service that runs each engine: the one mapping every module reads.
+ENGINE_SERVICE: Dict[str, str] = {"ollama": "ollama", "mistralrs": "mistral", "llamacpp": "llamacpp"}
+# llama.cpp rounds each sequence's context up to a multiple of this many cells
+# (llama-context.cpp pads n_ctx_seq; seen in its ``llama_kv_cache: size`` log line).
+LLAMACPP_CTX_PAD = 256
 BACKENDS = tuple(GPU_OVERHEAD_BYTES)
 # The compute graph works on micro-batches of at most this many tokens (llama.cpp n_ubatch).
 UBATCH = 512
@@ -193,8 +198,9 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
     :param ctx: context length per request (Ollama's ``num_ctx``); capped at the model's
         trained context, as current Ollama does.
     :param parallel: requests served at once (``OLLAMA_NUM_PARALLEL``; mistral.rs
-        ``max_seqs``). Each parallel slot gets the full context, so
-        ``kv_tokens = min(ctx, context_length) x parallel``.
+        ``max_seqs``; llama.cpp ``--parallel``). Each parallel slot gets the full context, so
+        ``kv_tokens = min(ctx, context_length) x parallel``; for llama.cpp each slot's context
+        is first rounded up to a multiple of 256 cells, as llama.cpp allocates it.
     :param kv_cache_type: ``f16``, ``q8_0`` or ``q4_0`` (``OLLAMA_KV_CACHE_TYPE``). Ollama
         quantizes the cache only with flash attention on; otherwise the cache is f16, and a
         warning says so.
@@ -226,9 +232,12 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
                         % (name, kv_cache_type))
     elif kv_cache_type != "f16" and not flash_attention:
         used_cache = "f16"
-        warnings.append("%s: kv_cache_type %s needs flash attention (OLLAMA_FLASH_ATTENTION); without it the "
-                        "cache stays f16" % (name, kv_cache_type))
-    kv_tokens = used_ctx * parallel
+        warnings.append("%s: kv_cache_type %s needs flash attention (OLLAMA_FLASH_ATTENTION, "
+                        "LLAMA_ARG_FLASH_ATTN); without it the cache stays f16" % (name, kv_cache_type))
+    seq_cells = used_ctx
+    if engine == "llamacpp":
+        seq_cells = -(-used_ctx // LLAMACPP_CTX_PAD) * LLAMACPP_CTX_PAD
+    kv_tokens = seq_cells * parallel
     weights = weights_bytes(meta)
     kv = kv_cache_bytes(meta, kv_tokens, used_cache)
     graph = graph_bytes(meta, kv_tokens, flash_attention)

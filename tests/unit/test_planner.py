@@ -157,6 +157,32 @@ def test_mistralrs_env() -> None:
     assert "OLLAMA_MEMORY_LIMIT" not in plan["env"]
 
 
+def test_llamacpp_env_is_what_llama_server_reads() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], engine="llamacpp", profile="medium",
+                         ctx=3000, flash_attention=True, kv_cache_type="q8_0")
+    env = plan["env"]
+    assert "llamacpp" in plan["components"] and "ollama" not in plan["components"]
+    # -c is the context of all slots together: each of the 2 slots gets the 3000 asked for.
+    assert env["LLAMA_ARG_CTX_SIZE"] == "6000" and env["LLAMA_ARG_N_PARALLEL"] == "2"
+    assert env["LLAMA_ARG_FLASH_ATTN"] == "on"
+    assert env["LLAMA_ARG_CACHE_TYPE_K"] == env["LLAMA_ARG_CACHE_TYPE_V"] == "q8_0"
+    assert env["LLAMA_ARG_THREADS"] == env["OMP_NUM_THREADS"]
+    assert not any(key.startswith(("OLLAMA_", "MISTRAL_")) for key in env)
+    # llama.cpp pads each slot to 256 cells: 3000 -> 3072 cells x 2 slots.
+    assert plan["models"][0]["kv_tokens"] == 3072 * 2
+
+
+def test_llamacpp_without_flash_attention_keeps_an_f16_cache() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], engine="llamacpp", kv_cache_type="q4_0")
+    assert plan["env"]["LLAMA_ARG_FLASH_ATTN"] == "off"
+    assert plan["env"]["LLAMA_ARG_CACHE_TYPE_K"] == "f16"
+
+
+def test_llamacpp_serves_one_model() -> None:
+    with pytest.raises(PlanError, match="llamacpp serves one model per server"):
+        resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M", "llama2:13b-chat-q4_K_M"], engine="llamacpp")
+
+
 def test_component_overrides_apply() -> None:
     plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"],
                          components={"prometheus": {"mem_limit": "4G", "mem_reservation": "2G", "cpus": 2}})
