@@ -1,0 +1,297 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, frontier.llm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Compose project of the LLM stack, computed from a resource plan.
+
+Plain Python with no Ansible import. :func:`compose_project` turns ``planner_plan`` and the
+stack role's settings into the Compose file's content, so every limit the stack applies is
+the plan's and a unit test can check it without Docker. :func:`engine_env` is the engine's
+environment file: the plan's ``env`` plus the wiring the container needs (its listen address,
+its models directory, the model file for llama.cpp).
+
+Rules:
+
+- Only Nginx publishes ports, on ``bind_address``; the engine listens on the project's
+  network alone. Plain HTTP on Nginx only redirects to HTTPS.
+- Each service gets ``mem_limit``, ``mem_reservation`` and ``cpus`` from the plan; the
+  engine also gets the NUMA node's CPUs as its cpuset (``linux_tuning_numa``) and, on NVIDIA hosts, a device
+  reservation for every GPU (``deploy.resources.reservations.devices``).
+- Healthchecks use what each image contains: the Ollama image has no curl, so its check is
+  ``ollama list`` (the CLI asks the server); llama-server answers ``/health`` with 503 while
+  it loads the model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
+from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
+
+PROJECT = "frontier-llm"
+NETWORK = "backend"
+
+# How each engine runs in a container: its port, where its models live, its healthcheck and
+# the environment that wires it to the stack (the plan's env comes on top).
+ENGINES: Dict[str, Dict[str, Any]] = {
+    "ollama": {
+        "port": 11434,
+        "models_mount": "/root/.ollama",
+        "healthcheck": ["CMD", "ollama", "list"],
+        "env": {"OLLAMA_HOST": "0.0.0.0:11434", "OLLAMA_MODELS": "/root/.ollama/models"},
+        "health_path": "/api/tags",
+    },
+    "llamacpp": {
+        "port": 8080,
+        "models_mount": "/models",
+        "healthcheck": ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/health"],
+        "env": {"LLAMA_ARG_HOST": "0.0.0.0", "LLAMA_ARG_PORT": "8080"},
+        "health_path": "/v1/models",
+    },
+}
+
+# An image reference with a tag or a digest (docker/distribution reference grammar, reduced).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(
+    r"^(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?(?P<path>%s(?:/%s)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$" % (_COMPONENT, _COMPONENT))
+KEY_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+MODEL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.gguf$")
+# Directories a stack (or its models) must never be put into or onto.
+SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
+               "/run", "/sbin", "/sys", "/usr", "/var", "/var/lib", "/var/log", "/tmp", "/home")
+SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]*$")
+
+
+def check_image(reference: Any, name: str) -> str:
+    """Return a pinned image reference, or raise naming the variable: a tag or digest, never latest."""
+    if not isinstance(reference, str) or not IMAGE_RE.match(reference):
+        raise PlanError("%s: %r is not an image reference such as nginx:1.28.0" % (name, reference))
+    found = IMAGE_RE.match(reference)
+    assert found is not None
+    if not found.group("tag") and not found.group("digest"):
+        raise PlanError("%s: %r has no tag: pin a version (nothing :latest)" % (name, reference))
+    if found.group("tag") == "latest":
+        raise PlanError("%s: %r is :latest: pin a version" % (name, reference))
+    return reference
+
+
+def check_path(path: Any, name: str) -> str:
+    """Return an absolute, plain path that is not a system directory, or raise naming the variable."""
+    if not isinstance(path, str) or not SAFE_PATH_RE.match(path) or "/../" in path + "/" or "//" in path:
+        raise PlanError("%s: %r must be an absolute path of letters, digits and . _ - / only" % (name, path))
+    normal = path.rstrip("/") or "/"
+    if normal in SYSTEM_DIRS:
+        raise PlanError("%s: %r is a system directory; use a directory of its own such as /opt/frontier-llm" % (name, path))
+    return normal
+
+
+def _limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
+    return {"mem_limit": docker_mib(int(entry["mem_limit_mb"])),
+            "mem_reservation": docker_mib(int(entry["mem_reservation_mb"])),
+            "cpus": float(entry["cpus"])}
+
+
+def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The engine's environment: the plan's ``env`` and the container's wiring.
+
+    :param model_files: model name -> file name in the models directory (llama.cpp).
+    """
+    engine = plan["engine"]
+    env: Dict[str, str] = dict(ENGINES[engine]["env"])
+    env.update({str(key): str(value) for key, value in plan["env"].items()})
+    if engine == "llamacpp":
+        name = plan["models"][0]["name"]
+        files = dict(model_files or {})
+        if name not in files:
+            raise PlanError("stack_model_files: no GGUF file for %r, the model the plan serves with llamacpp" % name)
+        env["LLAMA_ARG_MODEL"] = "%s/%s" % (ENGINES[engine]["models_mount"], files[name])
+        env["LLAMA_ARG_ALIAS"] = name
+    for key, value in env.items():
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) or re.search(r"[\x00-\x1f\x7f]", value):
+            raise PlanError("planner_plan.env: %s=%r cannot go into an environment file (a name of letters, digits "
+                            "and _, a value without control characters)" % (key, value))
+    return env
+
+
+def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_address: str = "0.0.0.0",
+                    https_port: int = 443, http_port: Optional[int] = 80, models_dir: str = "/var/lib/frontier-llm/models",
+                    nginx_dir: str = "/opt/frontier-llm/nginx", numa: Optional[Mapping[str, Any]] = None,
+                    start_period: str = "10m") -> Dict[str, Any]:
+    """The Compose file of the stack for one host's plan.
+
+    :param plan: ``planner_plan`` (``frontier.llm.resource_plan``).
+    :param images: service name -> pinned image reference (``stack_images``).
+    :param numa: ``linux_tuning_numa``: service -> ``cpuset_cpus`` / ``cpuset_mems``.
+    :returns: the Compose project as a dict (``name``, ``services``, ``networks``).
+    """
+    engine = plan["engine"]
+    if plan.get("runtime") == "native":
+        raise PlanError("planner_plan: runtime native runs the engine on the host (macos role), not in the stack")
+    service = ENGINE_SERVICE[engine]
+    spec = ENGINES[engine]
+    for name in (service, "nginx"):
+        if name not in images:
+            raise PlanError("stack_images: no image for the service %r" % name)
+        check_image(images[name], "stack_images.%s" % name)
+
+    engine_service: Dict[str, Any] = {
+        "image": images[service],
+        "restart": "unless-stopped",
+        "env_file": ["engine.env"],
+        "volumes": ["%s:%s" % (models_dir, spec["models_mount"])],
+        "networks": [NETWORK],
+        "healthcheck": {"test": list(spec["healthcheck"]), "interval": "10s", "timeout": "5s", "retries": 3,
+                        "start_period": start_period},
+        "stop_grace_period": "30s",
+    }
+    engine_service.update(_limits(plan["components"][service]))
+    placement = (numa or {}).get(service)
+    if placement:
+        # Compose has no cpuset-mems: pinned to its node's CPUs, the engine's memory comes from
+        # that node by the kernel's first-touch policy (kernel.numa_balancing is off, linux_tuning).
+        engine_service["cpuset"] = str(placement["cpuset_cpus"])
+    if plan.get("backend") == "cuda":
+        engine_service["deploy"] = {"resources": {"reservations": {"devices": [
+            {"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]}}}
+
+    ports: List[str] = ["%s:%d:443" % (_publish_host(bind_address), int(https_port))]
+    if http_port:
+        ports.append("%s:%d:80" % (_publish_host(bind_address), int(http_port)))
+    nginx: Dict[str, Any] = {
+        "image": images["nginx"],
+        "restart": "unless-stopped",
+        "command": ["nginx", "-c", "/etc/nginx/frontier/nginx.conf", "-g", "daemon off;"],
+        "ports": ports,
+        "volumes": ["%s:/etc/nginx/frontier:ro" % nginx_dir],
+        "networks": [NETWORK],
+        "depends_on": {service: {"condition": "service_started"}},
+        "healthcheck": {"test": ["CMD", "curl", "-fsk", "-o", "/dev/null", "https://127.0.0.1/healthz"],
+                        "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
+    }
+    nginx.update(_limits(plan["components"]["nginx"]))
+    return {
+        "name": PROJECT,
+        # Compose ignores x- keys: what the role needs to reach the engine through Nginx.
+        "x-frontier": {"engine": engine, "engine_service": service, "engine_port": spec["port"],
+                       "health_path": spec["health_path"]},
+        "services": {service: engine_service, "nginx": nginx},
+        "networks": {NETWORK: {"driver": "bridge"}},
+    }
+
+
+def _publish_host(address: str) -> str:
+    """An address as Compose's short port syntax wants it (IPv6 in brackets)."""
+    return "[%s]" % address if ":" in address else address
+
+
+_IPV4_RE = re.compile(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$")
+_IPV6_RE = re.compile(r"^[0-9A-Fa-f:]{2,39}$")
+_RATE_RE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]$")
+_BODY_RE = re.compile(r"^[0-9]{1,6}[kKmM]?$")
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~%/+:=?&-]*$")
+SUPPORTED_ENGINES = ("ollama", "llamacpp")
+
+
+def is_ip(address: Any) -> bool:
+    """An IPv4 or IPv6 address (no host names: Docker publishes on addresses)."""
+    return isinstance(address, str) and bool(_IPV4_RE.match(address) or (":" in address and _IPV6_RE.match(address)))
+
+
+def is_loopback(address: str) -> bool:
+    """127.0.0.0/8 or ::1."""
+    return address.startswith("127.") or address == "::1"
+
+
+def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any]] = None) -> List[str]:
+    """Every problem with the stack role's variables, each naming the variable and the value.
+
+    Empty when the settings are safe to act on: paths that are absolute and not system
+    directories, a listen address and ports, pinned images, key names, Nginx limits and model
+    sources that cannot inject anything into a config file or a root command.
+    """
+    errors: List[str] = []
+
+    def guard(check: Callable[[], Any]) -> None:
+        try:
+            check()
+        except PlanError as err:
+            errors.append(str(err))
+
+    for name in ("stack_root", "stack_models_dir"):
+        guard(lambda name=name: check_path(settings.get(name), name))
+    if not is_ip(settings.get("stack_nginx_bind_address")):
+        errors.append("stack_nginx_bind_address: %r is not an IP address (0.0.0.0 for every interface, or one of "
+                      "the host's addresses)" % (settings.get("stack_nginx_bind_address"),))
+    ports = {}
+    for name in ("stack_nginx_https_port", "stack_nginx_http_port"):
+        value = settings.get(name)
+        if name == "stack_nginx_http_port" and value in (None, 0):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            errors.append("%s: %r is not a port number (1-65535)" % (name, value))
+        else:
+            ports[name] = value
+    if len(set(ports.values())) < len(ports):
+        errors.append("stack_nginx_https_port and stack_nginx_http_port are both %r" % (list(ports.values())[0],))
+    images = settings.get("stack_images")
+    if not isinstance(images, Mapping):
+        errors.append("stack_images: expected a dict of service -> image, got %r" % (images,))
+    else:
+        for service, reference in images.items():
+            guard(lambda service=service, reference=reference: check_image(reference, "stack_images.%s" % service))
+    if not _RATE_RE.match(str(settings.get("stack_rate_limit"))):
+        errors.append("stack_rate_limit: %r is not a rate such as 10r/s or 600r/m" % (settings.get("stack_rate_limit"),))
+    if not _BODY_RE.match(str(settings.get("stack_max_body_size"))):
+        errors.append("stack_max_body_size: %r is not a size such as 16m" % (settings.get("stack_max_body_size"),))
+    names = [entry.get("name") for entry in settings.get("stack_api_keys") or [] if isinstance(entry, Mapping)]
+    if not any(entry.get("state", "present") == "present" for entry in settings.get("stack_api_keys") or []
+               if isinstance(entry, Mapping)):
+        errors.append("stack_api_keys: no key is present: nobody could use the stack")
+    if settings.get("stack_ops_key_name") in names:
+        errors.append("stack_api_keys: %r is the role's own key; choose another name" % settings.get("stack_ops_key_name"))
+    files = settings.get("stack_model_files") or {}
+    if not isinstance(files, Mapping):
+        errors.append("stack_model_files: expected a dict of model name -> {path|src|url, checksum}, got %r" % (files,))
+        files = {}
+    for model, source in files.items():
+        errors.extend(_model_file_errors(str(model), source))
+    if plan is not None:
+        if plan.get("engine") not in SUPPORTED_ENGINES:
+            errors.append("planner_engine: %r is not served by the stack role yet (%s are); mistral.rs is planned but "
+                          "its server is not deployed" % (plan.get("engine"), ", ".join(SUPPORTED_ENGINES)))
+        if plan.get("runtime") == "native":
+            errors.append("planner_runtime: native runs the engine on the host (the macos role), not in the stack")
+        if plan.get("engine") == "llamacpp" and plan.get("models") and plan["models"][0]["name"] not in files:
+            errors.append("stack_model_files: llamacpp needs the GGUF file of %r (path, src or url)"
+                          % plan["models"][0]["name"])
+    return errors
+
+
+def _model_file_errors(model: str, source: Any) -> List[str]:
+    where = "stack_model_files[%s]" % model
+    if not isinstance(source, Mapping):
+        return ["%s: expected a dict with one of path, src, url" % where]
+    given = [key for key in ("path", "src", "url") if source.get(key)]
+    if len(given) != 1:
+        return ["%s: give exactly one of path (on the host), src (on the controller) or url" % where]
+    unknown = set(source) - {"path", "src", "url", "checksum"}
+    if unknown:
+        return ["%s: unknown field(s) %s" % (where, ", ".join(sorted(unknown)))]
+    value = str(source[given[0]])
+    if not MODEL_FILE_RE.match(value.rsplit("/", 1)[-1]):
+        return ["%s.%s: %r must name a .gguf file of letters, digits and . _ + -" % (where, given[0], value)]
+    if given[0] == "url" and not _URL_RE.match(value):
+        return ["%s.url: %r is not a plain http(s) URL" % (where, value)]
+    if given[0] == "path" and not SAFE_PATH_RE.match(value):
+        return ["%s.path: %r must be an absolute path of letters, digits and . _ - / only" % (where, value)]
+    if source.get("checksum") is not None and not re.match(r"^sha256:[a-f0-9]{64}$", str(source["checksum"])):
+        return ["%s.checksum: %r must be sha256:<64 hex digits>" % (where, source["checksum"])]
+    return []
+
+
+def model_file_names(files: Mapping[str, Any]) -> Dict[str, str]:
+    """Model name -> the file's name in the models directory."""
+    return {str(model): str(source.get("path") or source.get("src") or source.get("url")).rsplit("/", 1)[-1]
+            for model, source in (files or {}).items()}

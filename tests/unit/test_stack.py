@@ -1,0 +1,145 @@
+"""The stack's Compose project, engine environment and variable checks, from a plan."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict
+
+import pytest
+
+from ansible_collections.frontier.llm.plugins.module_utils.planner import resource_plan
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
+from ansible_collections.frontier.llm.plugins.module_utils.stack import (
+    check_image,
+    check_path,
+    compose_project,
+    engine_env,
+    model_file_names,
+    settings_errors,
+)
+from ansible_collections.frontier.llm.plugins.module_utils.units import to_mib
+from test_planner import gpu_server, linux
+
+IMAGES = {"ollama": "ollama/ollama:0.13.4", "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-b11434", "nginx": "nginx:1.28.0"}
+SMOLLM2 = {"name": "smollm2:135m", "n_layer": 30, "n_head": 9, "n_head_kv": 3, "head_dim": 64,
+           "embedding_length": 576, "vocab_size": 49152, "context_length": 8192, "file_bytes": 96550000}
+
+
+def good_settings() -> Dict[str, Any]:
+    return {"stack_root": "/opt/frontier-llm", "stack_models_dir": "/var/lib/frontier-llm/models", "stack_images": IMAGES,
+            "stack_nginx_bind_address": "0.0.0.0", "stack_nginx_https_port": 443, "stack_nginx_http_port": 80,
+            "stack_rate_limit": "10r/s", "stack_max_body_size": "16m", "stack_api_keys": [{"name": "default"}],
+            "stack_ops_key_name": "frontier-ops", "stack_model_files": {}}
+
+
+def test_limits_come_from_the_plan() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    compose = compose_project(plan, IMAGES)
+    for service in ("ollama", "nginx"):
+        wanted = plan["components"][service]
+        got = compose["services"][service]
+        assert to_mib(got["mem_limit"], "mem_limit") == wanted["mem_limit_mb"]
+        assert to_mib(got["mem_reservation"], "mem_reservation") == wanted["mem_reservation_mb"]
+        assert got["cpus"] == wanted["cpus"]
+
+
+def test_only_nginx_publishes_ports() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    compose = compose_project(plan, IMAGES, bind_address="10.1.2.3", https_port=8443, http_port=None)
+    assert "ports" not in compose["services"]["ollama"]
+    assert compose["services"]["nginx"]["ports"] == ["10.1.2.3:8443:443"]
+    assert compose_project(plan, IMAGES, bind_address="::1")["services"]["nginx"]["ports"][0] == "[::1]:443:443"
+
+
+def test_ollama_healthcheck_needs_no_curl() -> None:
+    compose = compose_project(resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"]), IMAGES)
+    assert compose["services"]["ollama"]["healthcheck"]["test"] == ["CMD", "ollama", "list"]
+
+
+def test_numa_cpuset_and_gpus() -> None:
+    plan = resource_plan(gpu_server(), models=["qwen2.5-coder:32b-instruct-q8_0"])
+    compose = compose_project(plan, IMAGES, numa={"ollama": {"cpuset_cpus": "0-11", "cpuset_mems": "0"}})
+    engine = compose["services"]["ollama"]
+    assert engine["cpuset"] == "0-11"
+    assert engine["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    cpu = compose_project(resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"]), IMAGES)
+    assert "deploy" not in cpu["services"]["ollama"] and "cpuset" not in cpu["services"]["ollama"]
+
+
+def test_llamacpp_env_names_the_model_file() -> None:
+    plan = resource_plan(linux(16), models=[SMOLLM2], engine="llamacpp")
+    env = engine_env(plan, {"smollm2:135m": "SmolLM2-135M-Instruct.Q4_1.gguf"})
+    assert env["LLAMA_ARG_MODEL"] == "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert env["LLAMA_ARG_ALIAS"] == "smollm2:135m"
+    assert env["LLAMA_ARG_CTX_SIZE"] == plan["env"]["LLAMA_ARG_CTX_SIZE"]
+    with pytest.raises(PlanError, match="no GGUF file"):
+        engine_env(plan, {})
+
+
+def test_env_refuses_a_value_that_would_inject_a_line() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    bad = copy.deepcopy(plan)
+    bad["env"]["OLLAMA_KEEP_ALIVE"] = "5m\nLD_PRELOAD=/tmp/x.so"
+    with pytest.raises(PlanError, match="OLLAMA_KEEP_ALIVE"):
+        engine_env(bad)
+
+
+@pytest.mark.parametrize("reference, ok", [
+    ("nginx:1.28.0", True), ("ghcr.io/ggml-org/llama.cpp:server-b11434", True),
+    ("localhost:5000/a/b:1", True), ("nginx@sha256:" + "a" * 64, True),
+    ("nginx", False), ("nginx:latest", False), ("nginx:1; rm -rf /", False), ("NGINX:1", False), ("", False),
+])
+def test_images_must_be_pinned(reference: str, ok: bool) -> None:
+    if ok:
+        assert check_image(reference, "x") == reference
+    else:
+        with pytest.raises(PlanError, match="x: "):
+            check_image(reference, "x")
+
+
+@pytest.mark.parametrize("path", ["/", "/etc", "/etc/", "/usr", "relative", "/opt/../etc", "/opt/a b", "/opt/$(x)",
+                                  "/var/lib", None])
+def test_unsafe_paths_are_refused(path: Any) -> None:
+    with pytest.raises(PlanError, match="stack_root"):
+        check_path(path, "stack_root")
+
+
+def test_good_settings_have_no_errors() -> None:
+    assert settings_errors(good_settings()) == []
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    assert settings_errors(good_settings(), plan) == []
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("stack_root", "/etc", "stack_root"),
+    ("stack_models_dir", "models", "stack_models_dir"),
+    ("stack_nginx_bind_address", "0.0.0.0; listen 81", "stack_nginx_bind_address"),
+    ("stack_nginx_bind_address", "example.org", "stack_nginx_bind_address"),
+    ("stack_nginx_https_port", 70000, "stack_nginx_https_port"),
+    ("stack_nginx_http_port", 443, "both"),
+    ("stack_images", dict(IMAGES, nginx="nginx:latest"), "stack_images.nginx"),
+    ("stack_rate_limit", "10r/s; allow all", "stack_rate_limit"),
+    ("stack_max_body_size", "1g;", "stack_max_body_size"),
+    ("stack_api_keys", [{"name": "a", "state": "absent"}], "no key is present"),
+    ("stack_api_keys", [{"name": "frontier-ops"}], "the role's own key"),
+    ("stack_model_files", {"m": {"url": "file:///etc/shadow.gguf"}}, "stack_model_files[m].url"),
+    ("stack_model_files", {"m": {"path": "/srv/m.bin"}}, ".gguf"),
+    ("stack_model_files", {"m": {"path": "/srv/a.gguf", "url": "https://x/a.gguf"}}, "exactly one"),
+    ("stack_model_files", {"m": {"src": "a.gguf", "checksum": "md5:1"}}, "checksum"),
+])
+def test_bad_settings_are_named(field: str, value: Any, message: str) -> None:
+    settings = good_settings()
+    settings[field] = value
+    errors = settings_errors(settings)
+    assert errors and message in " ".join(errors), errors
+
+
+def test_plan_checks() -> None:
+    settings = good_settings()
+    mistral = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], engine="mistralrs")
+    assert any("not served by the stack role yet" in e for e in settings_errors(settings, mistral))
+    llama = resource_plan(linux(16), models=[SMOLLM2], engine="llamacpp")
+    assert any("needs the GGUF file of 'smollm2:135m'" in e for e in settings_errors(settings, llama))
+    settings["stack_model_files"] = {"smollm2:135m": {"url": "https://example.org/models/SmolLM2.gguf"}}
+    assert settings_errors(settings, llama) == []
+    assert model_file_names(settings["stack_model_files"]) == {"smollm2:135m": "SmolLM2.gguf"}
