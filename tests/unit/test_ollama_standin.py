@@ -210,7 +210,12 @@ def test_startup_line_says_it_is_a_test_double(standin: Standin) -> None:
 
 def test_every_request_is_logged(standin: Standin) -> None:
     standin.get("/api/version?logged=1")
-    assert re.search(r"\| 200 \|.*GET +\"/api/version\?logged=1\"", standin.log.read_text())
+    pattern = re.compile(r"\| 200 \|.*GET +\"/api/version\?logged=1\"")
+    # The server writes its log line after the response has gone out: wait for it, boundedly.
+    deadline = time.monotonic() + 10
+    while not pattern.search(standin.log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pattern.search(standin.log.read_text())
 
 
 def test_version(standin: Standin) -> None:
