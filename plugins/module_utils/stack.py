@@ -166,7 +166,8 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         "ports": ports,
         "volumes": ["%s:/etc/nginx/frontier:ro" % nginx_dir],
         "networks": [NETWORK],
-        "depends_on": {service: {"condition": "service_started"}},
+        # No depends_on: Compose would recreate Nginx whenever the engine is recreated. Nginx
+        # finds the engine through Docker's DNS at request time and answers 502 until it is up.
         "healthcheck": {"test": ["CMD", "curl", "-fsk", "-o", "/dev/null", "https://127.0.0.1/healthz"],
                         "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
     }

@@ -1,0 +1,131 @@
+"""Verify the stack on a Docker-in-Docker host: limits from the plan, one TLS entry point, keys."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+testinfra_hosts = ["ansible://all"]
+
+ROOT = "/opt/frontier-llm"
+MIB = 1024 * 1024
+GATEWAY = "https://127.0.0.1"
+CA = "--cacert %s/nginx/tls/cert.pem" % ROOT
+
+
+def plan(host) -> dict:
+    return json.loads(host.file(ROOT + "/plan.json").content_string)
+
+
+def keys(host) -> dict:
+    return json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT))
+
+
+def inspect(host, service: str) -> dict:
+    name = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
+    return json.loads(host.check_output("docker inspect %s" % name))[0]
+
+
+def curl(host, path: str, key: str | None = None, extra: str = "") -> tuple[int, str]:
+    """(HTTP status, body) of a request through Nginx, the certificate verified."""
+    auth = "-H 'Authorization: Bearer %s'" % key if key else ""
+    out = host.run("curl -sS %s %s %s -w '\\n%%{http_code}' '%s%s'" % (CA, auth, extra, GATEWAY, path))
+    assert out.rc == 0, out.stderr
+    body, _, status = out.stdout.rpartition("\n")
+    return int(status), body
+
+
+@pytest.mark.parametrize("service", ["ollama", "nginx"])
+def test_limits_are_the_plans(host, service: str) -> None:
+    wanted = plan(host)["components"][service]
+    config = inspect(host, service)["HostConfig"]
+    assert config["Memory"] == wanted["mem_limit_mb"] * MIB
+    assert config["MemoryReservation"] == wanted["mem_reservation_mb"] * MIB
+    assert config["NanoCpus"] == int(wanted["cpus"] * 1e9)
+
+
+def test_engine_environment_is_the_plans(host) -> None:
+    env = dict(item.split("=", 1) for item in inspect(host, "ollama")["Config"]["Env"])
+    for key, value in plan(host)["env"].items():
+        assert env.get(key) == value, key
+    # ... and the engine process really reads it (the stand-in reports what it received).
+    seen = json.loads(host.check_output(
+        "docker compose -p frontier-llm exec -T ollama python3 -c "
+        "\"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:11434/standin/env').read().decode())\""))
+    assert seen["OLLAMA_CONTEXT_LENGTH"] == plan(host)["env"]["OLLAMA_CONTEXT_LENGTH"]
+    assert seen["OLLAMA_NUM_PARALLEL"] == plan(host)["env"]["OLLAMA_NUM_PARALLEL"]
+
+
+def test_only_nginx_listens_beyond_loopback(host) -> None:
+    sockets = host.check_output("ss -Hltn").splitlines()
+    exposed = []
+    for line in sockets:
+        local = line.split()[3]
+        address, _, port = local.rpartition(":")
+        if not (address.startswith("127.") or address in ("[::1]",)):
+            exposed.append((address, port))
+    assert exposed, "nothing listens at all: the gateway is missing"
+    assert {port for _, port in exposed} <= {"443", "80"}, exposed
+
+
+def test_files_with_secrets_are_private(host) -> None:
+    for path in ("engine.env", "secrets/api_keys.json", "nginx/keys.map", "nginx/tls/key.pem"):
+        item = host.file("%s/%s" % (ROOT, path))
+        assert item.exists, path
+        assert item.mode == 0o600 and item.user == "root", path
+
+
+def test_no_key_gets_401_and_healthz_needs_none(host) -> None:
+    assert curl(host, "/api/tags")[0] == 401
+    assert curl(host, "/v1/models")[0] == 401
+    assert curl(host, "/healthz")[0] == 200
+
+
+def test_unknown_and_revoked_keys_get_401(host) -> None:
+    assert curl(host, "/api/tags", key="flm_" + "x" * 43)[0] == 401
+    revoked = host.check_output("cat /root/mallory.key")
+    assert revoked and "mallory" not in keys(host)
+    assert curl(host, "/api/tags", key=revoked)[0] == 401
+
+
+def test_a_valid_key_reaches_the_engine(host) -> None:
+    status, body = curl(host, "/api/tags", key=keys(host)["alice"]["key"])
+    assert status == 200
+    assert "smollm2:135m" in [model["name"] for model in json.loads(body)["models"]]
+
+
+def test_the_key_name_is_logged_never_the_key(host) -> None:
+    key = keys(host)["bob"]["key"]
+    assert curl(host, "/api/version", key=key)[0] == 200
+    logs = host.check_output("docker compose -p frontier-llm logs nginx 2>&1")
+    assert "key=bob" in logs
+    assert key not in logs
+
+
+def test_streaming_passes_through_in_chunks(host) -> None:
+    body = json.dumps({"model": "smollm2:135m", "stream": True, "messages": [{"role": "user", "content": "hello there"}]})
+    status, out = curl(host, "/v1/chat/completions", key=keys(host)["alice"]["key"],
+                       extra="-N -H 'Content-Type: application/json' -d '%s'" % body)
+    assert status == 200
+    chunks = [line for line in out.splitlines() if line.startswith("data: ") and line != "data: [DONE]"]
+    assert len(chunks) >= 3 and out.rstrip().endswith("data: [DONE]")
+
+
+def test_tls_is_modern_and_plain_http_only_redirects(host) -> None:
+    assert host.run("curl -sS %s --tls-max 1.1 -o /dev/null %s/healthz" % (CA, GATEWAY)).rc != 0
+    assert host.run("curl -sS %s --tlsv1.3 -o /dev/null %s/healthz" % (CA, GATEWAY)).rc == 0
+    out = host.check_output("curl -sS -o /dev/null -w '%%{http_code} %%{redirect_url}' "
+                            "-H 'Authorization: Bearer %s' http://127.0.0.1/api/tags" % keys(host)["alice"]["key"])
+    assert re.match(r"^301 https://127\.0\.0\.1/api/tags$", out), out
+
+
+def test_model_pulled_once_and_loaded(host) -> None:
+    stats = json.loads(host.check_output(
+        "docker compose -p frontier-llm exec -T ollama python3 -c "
+        "\"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:11434/standin/stats').read().decode())\""))
+    # converge pulled it, the idempotence run found it and pulled nothing.
+    assert stats["pulls"] == 1, stats
+    status, body = curl(host, "/api/ps", key=keys(host)["alice"]["key"])
+    assert status == 200 and "smollm2:135m" in body
