@@ -93,14 +93,23 @@ def _limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
             "cpus": float(entry["cpus"])}
 
 
-def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
-    """The engine's environment: the plan's ``env`` and the container's wiring.
+def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]] = None,
+               extra: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
+    """The engine's environment: the plan's ``env``, the container's wiring and the user's extra.
 
     :param model_files: model name -> file name in the models directory (llama.cpp).
+    :param extra: ``stack_engine_env_extra``, variables the plan does not set (a proxy for
+        pulls, a debug switch); one that the plan or the wiring sets is refused, so the plan
+        stays the one source of every sizing setting.
     """
     engine = plan["engine"]
     env: Dict[str, str] = dict(ENGINES[engine]["env"])
     env.update({str(key): str(value) for key, value in plan["env"].items()})
+    clash = sorted(set(extra or {}) & (set(env) | {"LLAMA_ARG_MODEL", "LLAMA_ARG_ALIAS"}))
+    if clash:
+        raise PlanError("stack_engine_env_extra: %s set by the plan or the stack; change them through the planner's "
+                        "variables (planner_ctx, planner_parallel, ...)" % ", ".join(clash))
+    env.update({str(key): str(value) for key, value in (extra or {}).items()})
     if engine == "llamacpp":
         name = plan["models"][0]["name"]
         files = dict(model_files or {})
@@ -267,6 +276,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
         if plan.get("engine") == "llamacpp" and plan.get("models") and plan["models"][0]["name"] not in files:
             errors.append("stack_model_files: llamacpp needs the GGUF file of %r (path, src or url)"
                           % plan["models"][0]["name"])
+        elif plan.get("engine") in SUPPORTED_ENGINES:
+            guard(lambda: engine_env(plan, model_file_names(files), settings.get("stack_engine_env_extra")))
     return errors
 
 

@@ -76,6 +76,15 @@ def test_llamacpp_env_names_the_model_file() -> None:
         engine_env(plan, {})
 
 
+def test_extra_env_adds_but_never_overrides_the_plan() -> None:
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    assert engine_env(plan, extra={"HTTPS_PROXY": "http://proxy:3128"})["HTTPS_PROXY"] == "http://proxy:3128"
+    with pytest.raises(PlanError, match="OLLAMA_NUM_PARALLEL set by the plan"):
+        engine_env(plan, extra={"OLLAMA_NUM_PARALLEL": "32"})
+    with pytest.raises(PlanError, match="BAD NAME"):
+        engine_env(plan, extra={"BAD NAME": "x"})
+
+
 def test_env_refuses_a_value_that_would_inject_a_line() -> None:
     plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
     bad = copy.deepcopy(plan)
@@ -142,4 +151,6 @@ def test_plan_checks() -> None:
     assert any("needs the GGUF file of 'smollm2:135m'" in e for e in settings_errors(settings, llama))
     settings["stack_model_files"] = {"smollm2:135m": {"url": "https://example.org/models/SmolLM2.gguf"}}
     assert settings_errors(settings, llama) == []
+    settings["stack_engine_env_extra"] = {"LLAMA_ARG_CTX_SIZE": "999999"}
+    assert any("LLAMA_ARG_CTX_SIZE set by the plan" in e for e in settings_errors(settings, llama))
     assert model_file_names(settings["stack_model_files"]) == {"smollm2:135m": "SmolLM2.gguf"}

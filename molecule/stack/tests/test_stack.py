@@ -113,8 +113,23 @@ def test_streaming_passes_through_in_chunks(host) -> None:
     assert len(chunks) >= 3 and out.rstrip().endswith("data: [DONE]")
 
 
+def test_streaming_is_not_buffered(host) -> None:
+    # The engine sends a word every 0.25 s (STANDIN_TOKEN_SECONDS in the scenario), for several
+    # seconds in all. Cut off after 2 s, an unbuffered gateway has passed the first words on; a
+    # buffering one (or one compressing the stream, which clients ask for) would still hold them.
+    body = json.dumps({"model": "smollm2:135m", "stream": True,
+                       "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
+    out = host.run("curl -sS %s -N --compressed --max-time 2 -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+                   "-d '%s' %s/v1/chat/completions" % (CA, keys(host)["alice"]["key"], body, GATEWAY))
+    assert out.rc == 28, "the whole answer came within 2 s: the check proves nothing (%s)" % out.stderr
+    assert len([line for line in out.stdout.splitlines() if line.startswith("data: ")]) >= 2, out.stdout
+
+
 def test_tls_is_modern_and_plain_http_only_redirects(host) -> None:
-    assert host.run("curl -sS %s --tls-max 1.1 -o /dev/null %s/healthz" % (CA, GATEWAY)).rc != 0
+    # The client offers TLS 1.0/1.1 at OpenSSL security level 0, so only the server can refuse.
+    for old in ("-tls1", "-tls1_1"):
+        hello = host.run("openssl s_client -connect 127.0.0.1:443 %s -cipher 'DEFAULT:@SECLEVEL=0' </dev/null" % old)
+        assert "Cipher is (NONE)" in hello.stdout and hello.rc != 0, old
     assert host.run("curl -sS %s --tlsv1.3 -o /dev/null %s/healthz" % (CA, GATEWAY)).rc == 0
     out = host.check_output("curl -sS -o /dev/null -w '%%{http_code} %%{redirect_url}' "
                             "-H 'Authorization: Bearer %s' http://127.0.0.1/api/tags" % keys(host)["alice"]["key"])
