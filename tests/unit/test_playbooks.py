@@ -92,3 +92,18 @@ def test_site_refuses_a_linux_host_without_systemd(tmp_path: Path) -> None:
     assert "Check that a Linux host runs systemd" in proc.stdout
     assert "preflight_require_systemd" in proc.stdout
     assert "changed=0" in proc.stdout
+
+
+@pytest.mark.parametrize("variables, message", [
+    ('{"stack_root": "/etc"}', "stack_root: '/etc' is a system directory"),
+    ('{"stack_nginx_bind_address": "0.0.0.0:443; include /etc/shadow"}', "stack_nginx_bind_address"),
+    ('{"stack_images": {"ollama": "ollama/ollama:latest", "nginx": "nginx:1.28.0"}}', "stack_images.ollama"),
+    ('{"planner_engine": "mistralrs"}', "not served by the stack role yet"),
+])
+def test_site_refuses_bad_stack_variables_in_the_preflight(tmp_path: Path, variables: str, message: str) -> None:
+    proc = playbook([str(ROOT / "site.yml"), "-e", NO_SYSTEMD_CHECK, "-e", variables], tmp_path)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "Refuse unsafe or malformed variables" in proc.stdout and message in proc.stdout, proc.stdout[-3000:]
+    assert "localhost: " in proc.stdout
+    # The refusal came in the read-only first play: nothing of the later plays ran.
+    assert "Tune the kernel" not in proc.stdout and "changed=0" in proc.stdout
