@@ -98,11 +98,11 @@ def reconcile(store: Mapping[str, Any], entries: List[Dict[str, Any]],
         elif entry["generation"] > int(current.get("generation", 1)):
             previous = current["key"] if entry["keep_previous"] else None
             result[name] = {"generation": entry["generation"], "key": make_key(), "previous": previous}
-            changes.append("rotated %s to generation %d%s" % (name, entry["generation"],
-                                                              ", the previous key still valid" if previous else ""))
+            grace = ", the previous key still valid" if previous else ""
+            changes.append("rotated %s to generation %d%s" % (name, entry["generation"], grace))
         elif entry["generation"] < int(current.get("generation", 1)):
             raise ApiKeyError("keys[%s].generation: %d is below the stored generation %d; a rotation cannot be undone"
-                            % (name, entry["generation"], int(current["generation"])))
+                              % (name, entry["generation"], int(current["generation"])))
         if not entry["keep_previous"] and result[name].get("previous"):
             result[name] = dict(result[name], previous=None)
             changes.append("retired the previous key of %s" % name)

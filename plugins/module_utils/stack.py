@@ -66,10 +66,9 @@ SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]*$")
 
 def check_image(reference: Any, name: str) -> str:
     """Return a pinned image reference, or raise naming the variable: a tag or digest, never latest."""
-    if not isinstance(reference, str) or not IMAGE_RE.match(reference):
+    found = IMAGE_RE.match(reference) if isinstance(reference, str) else None
+    if found is None:
         raise PlanError("%s: %r is not an image reference such as nginx:1.28.0" % (name, reference))
-    found = IMAGE_RE.match(reference)
-    assert found is not None
     if not found.group("tag") and not found.group("digest"):
         raise PlanError("%s: %r has no tag: pin a version (nothing :latest)" % (name, reference))
     if found.group("tag") == "latest":

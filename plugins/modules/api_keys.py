@@ -12,9 +12,9 @@ module: api_keys
 short_description: Named API keys for the stack's Nginx gateway - generate, rotate with a grace period, revoke
 version_added: 0.2.0
 description:
-  - Keeps a store of named API keys on the managed host (a JSON file, mode 0600) and the Nginx map that turns
+  - "Keeps a store of named API keys on the managed host (a JSON file, mode 0600) and the Nginx map that turns
     C(Authorization: Bearer <key>) into the key's name (mode 0600), so the gateway authenticates, rate-limits
-    and logs by name and never logs a key.
+    and logs by name and never logs a key."
   - A key is generated on the host the first time its name is listed (256 random bits) and kept across runs.
   - Raising an entry's O(keys[].generation) rotates that key alone. With O(keys[].keep_previous) the old key
     keeps working beside the new one until a later run turns O(keys[].keep_previous) off.

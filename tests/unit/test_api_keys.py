@@ -35,7 +35,7 @@ def test_keys_are_made_once_and_kept() -> None:
 
 def test_rotation_with_a_grace_period_then_retirement() -> None:
     make = counter()
-    store, _ = reconcile({}, validate([{"name": "ci"}, {"name": "alice"}]), make)
+    store, _changes = reconcile({}, validate([{"name": "ci"}, {"name": "alice"}]), make)
     old = store["ci"]["key"]
     rotated, changes = reconcile(store, validate([{"name": "ci", "generation": 2, "keep_previous": True}]), make)
     assert rotated["ci"]["previous"] == old and rotated["ci"]["key"] != old
@@ -49,16 +49,16 @@ def test_rotation_with_a_grace_period_then_retirement() -> None:
 
 def test_rotation_without_grace_drops_the_old_key_at_once() -> None:
     make = counter()
-    store, _ = reconcile({}, validate([{"name": "ci"}]), make)
-    rotated, _ = reconcile(store, validate([{"name": "ci", "generation": 2}]), make)
+    store, _changes = reconcile({}, validate([{"name": "ci"}]), make)
+    rotated, _changes = reconcile(store, validate([{"name": "ci", "generation": 2}]), make)
     assert store["ci"]["key"] not in nginx_map(rotated)
 
 
 def test_revocation_and_no_going_back() -> None:
-    store, _ = reconcile({}, validate([{"name": "bob"}, {"name": "eve"}]), counter())
+    store, _changes = reconcile({}, validate([{"name": "bob"}, {"name": "eve"}]), counter())
     revoked, changes = reconcile(store, validate([{"name": "eve", "state": "absent"}]), counter())
     assert "eve" not in revoked and "bob" in revoked and changes == ["revoked eve"]
-    rotated, _ = reconcile(store, validate([{"name": "bob", "generation": 3}]), counter())
+    rotated, _changes = reconcile(store, validate([{"name": "bob", "generation": 3}]), counter())
     with pytest.raises(ApiKeyError, match="cannot be undone"):
         reconcile(rotated, validate([{"name": "bob", "generation": 2}]), counter())
 
@@ -80,7 +80,7 @@ def test_bad_entries_are_refused(entries: Any, message: str) -> None:
 
 
 def test_summary_never_holds_a_key() -> None:
-    store, _ = reconcile({}, validate([{"name": "alice"}]), counter())
+    store, _changes = reconcile({}, validate([{"name": "alice"}]), counter())
     assert "flm_" not in json.dumps(summary(store))
 
 

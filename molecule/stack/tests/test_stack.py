@@ -33,7 +33,7 @@ def curl(host, path: str, key: str | None = None, extra: str = "") -> tuple[int,
     auth = "-H 'Authorization: Bearer %s'" % key if key else ""
     out = host.run("curl -sS %s %s %s -w '\\n%%{http_code}' '%s%s'" % (CA, auth, extra, GATEWAY, path))
     assert out.rc == 0, out.stderr
-    body, _, status = out.stdout.rpartition("\n")
+    body, _newline, status = out.stdout.rpartition("\n")
     return int(status), body
 
 
@@ -63,11 +63,11 @@ def test_only_nginx_listens_beyond_loopback(host) -> None:
     exposed = []
     for line in sockets:
         local = line.split()[3]
-        address, _, port = local.rpartition(":")
+        address, _colon, port = local.rpartition(":")
         if not (address.startswith("127.") or address in ("[::1]",)):
             exposed.append((address, port))
     assert exposed, "nothing listens at all: the gateway is missing"
-    assert {port for _, port in exposed} <= {"443", "80"}, exposed
+    assert {port for _address, port in exposed} <= {"443", "80"}, exposed
 
 
 def test_files_with_secrets_are_private(host) -> None:
