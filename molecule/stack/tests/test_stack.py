@@ -144,3 +144,21 @@ def test_model_pulled_once_and_loaded(host) -> None:
     assert stats["pulls"] == 1, stats
     status, body = curl(host, "/api/ps", key=keys(host)["alice"]["key"])
     assert status == 200 and "smollm2:135m" in body
+
+
+def test_rate_limit_is_per_key(host) -> None:
+    # stack_rate_limit 10r/s with a burst of 20: bob sends 60 requests at once and is cut off,
+    # while alice's 10 at the same moment all pass - her key has a budget of its own.
+    flood = "for i in $(seq %d); do curl -s -o /dev/null -w '%s %%{http_code}\\n' %s -H 'Authorization: Bearer %s' %s/api/version & done"
+    out = host.check_output("{ %s; %s; wait; }" % (flood % (60, "bob", CA, keys(host)["bob"]["key"], GATEWAY),
+                                                   flood % (10, "alice", CA, keys(host)["alice"]["key"], GATEWAY)))
+    bob = [line.split()[1] for line in out.splitlines() if line.startswith("bob ")]
+    alice = [line.split()[1] for line in out.splitlines() if line.startswith("alice ")]
+    assert len(bob) == 60 and bob.count("429") > 0 and bob.count("200") >= 20, sorted(set(bob))
+    assert alice == ["200"] * 10, alice
+
+
+def test_request_size_is_limited(host) -> None:
+    host.check_output("head -c 2000000 /dev/zero | tr '\\0' a > /tmp/big.json")
+    status, _body = curl(host, "/api/generate", key=keys(host)["alice"]["key"], extra="--data-binary @/tmp/big.json")
+    assert status == 413
