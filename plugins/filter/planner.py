@@ -7,23 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.frontier.llm.plugins.module_utils import planner, report, sizing, units
+from ansible_collections.frontier.llm.plugins.plugin_utils.filters import as_filter
 
-
-def _wrap(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the planner's ValueErrors into filter errors that name the filter."""
-
-    def filter_function(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except (sizing.PlanError, units.SizeError) as err:
-            raise AnsibleFilterError("frontier.llm.%s: %s" % (name, err)) from None
-
-    filter_function.__doc__ = function.__doc__
-    filter_function.__name__ = name
-    return filter_function
+ERRORS = (sizing.PlanError, units.SizeError)
 
 
 class FilterModule:
@@ -31,11 +18,12 @@ class FilterModule:
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         """Map filter names to functions."""
-        return {
-            "model_memory": _wrap("model_memory", sizing.model_memory),
-            "resource_plan": _wrap("resource_plan", planner.resource_plan),
-            "to_bytes": _wrap("to_bytes", units.to_bytes),
-            "human_bytes": _wrap("human_bytes", units.human_bytes),
-            "plan_markdown": _wrap("plan_markdown", report.host_markdown),
-            "fleet_markdown": _wrap("fleet_markdown", report.fleet_markdown),
+        functions = {
+            "model_memory": sizing.model_memory,
+            "resource_plan": planner.resource_plan,
+            "to_bytes": units.to_bytes,
+            "human_bytes": units.human_bytes,
+            "plan_markdown": report.host_markdown,
+            "fleet_markdown": report.fleet_markdown,
         }
+        return {name: as_filter(name, function, ERRORS) for name, function in functions.items()}

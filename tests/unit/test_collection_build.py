@@ -33,13 +33,14 @@ def test_build_install_and_document(tmp_path: Path) -> None:
     run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(collections), str(tarball)], tmp_path, env)
     env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
     modules = run([str(BIN / "ansible-doc"), "-l", "frontier.llm"], tmp_path, env)
-    for name in ("host_facts", "gguf_info", "pmset", "docker_desktop_settings"):
+    for name in ("host_facts", "gguf_info", "pmset", "docker_desktop_settings", "api_keys"):
         assert "frontier.llm." + name in modules, modules
     roles = run([str(BIN / "ansible-doc"), "-t", "role", "-l", "frontier.llm"], tmp_path, env)
-    for name in ("preflight", "planner", "docker_engine", "linux_tuning", "macos"):
+    for name in ("preflight", "planner", "docker_engine", "linux_tuning", "macos", "stack", "images"):
         assert "frontier.llm." + name in roles, roles
     filters = run([str(BIN / "ansible-doc"), "-t", "filter", "-l", "frontier.llm"], tmp_path, env)
-    for name in ("model_memory", "resource_plan", "to_bytes", "human_bytes", "plan_markdown", "fleet_markdown"):
+    for name in ("model_memory", "resource_plan", "to_bytes", "human_bytes", "plan_markdown", "fleet_markdown",
+                 "stack_compose", "stack_engine_env", "stack_errors", "stack_model_file_names"):
         assert "frontier.llm." + name in filters, filters
     doc = run([str(BIN / "ansible-doc"), "-t", "filter", "frontier.llm.model_memory"], tmp_path, env)
     assert "10 MiB" in doc and "off by a factor of" in doc
