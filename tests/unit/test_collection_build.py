@@ -40,7 +40,8 @@ def test_build_install_and_document(tmp_path: Path) -> None:
         assert "frontier.llm." + name in roles, roles
     filters = run([str(BIN / "ansible-doc"), "-t", "filter", "-l", "frontier.llm"], tmp_path, env)
     for name in ("model_memory", "resource_plan", "to_bytes", "human_bytes", "plan_markdown", "fleet_markdown",
-                 "stack_compose", "stack_engine_env", "stack_errors", "stack_model_file_names"):
+                 "stack_compose", "stack_engine_env", "stack_errors", "stack_model_file_names",
+                 "docker_daemon_exposures"):
         assert "frontier.llm." + name in filters, filters
     doc = run([str(BIN / "ansible-doc"), "-t", "filter", "frontier.llm.model_memory"], tmp_path, env)
     assert "10 MiB" in doc and "off by a factor of" in doc
