@@ -96,6 +96,13 @@ def test_a_valid_key_reaches_the_engine(host) -> None:
     assert "smollm2:135m" in [model["name"] for model in json.loads(body)["models"]]
 
 
+@pytest.mark.parametrize("path", ["/api/pull", "/api/delete", "/api/create", "/api/copy", "/api/push"])
+def test_model_management_needs_the_operator_key(host, path: str) -> None:
+    status, _body = curl(host, path, key=keys(host)["alice"]["key"], extra="-d '{\"model\": \"smollm2:135m\"}'")
+    assert status == 403
+    assert curl(host, path)[0] == 401
+
+
 def test_the_key_name_is_logged_never_the_key(host) -> None:
     key = keys(host)["bob"]["key"]
     assert curl(host, "/api/version", key=key)[0] == 200
