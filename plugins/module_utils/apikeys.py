@@ -91,10 +91,15 @@ def reconcile(store: Mapping[str, Any], entries: List[Dict[str, Any]],
             result[name] = {"generation": entry["generation"], "key": entry["key"] or make_key(), "previous": None}
             changes.append("created %s" % name)
             continue
-        if entry["key"] is not None and entry["key"] != current["key"]:
-            previous = current["key"] if entry["keep_previous"] else None
-            result[name] = {"generation": entry["generation"], "key": entry["key"], "previous": previous}
-            changes.append("replaced %s" % name)
+        if entry["key"] is not None:
+            # A key the user gives always wins; a generation bump alone never replaces it by a random one.
+            if entry["key"] != current["key"]:
+                previous = current["key"] if entry["keep_previous"] else None
+                result[name] = {"generation": entry["generation"], "key": entry["key"], "previous": previous}
+                changes.append("replaced %s" % name)
+            elif entry["generation"] != int(current.get("generation", 1)):
+                result[name] = dict(current, generation=entry["generation"])
+                changes.append("set the generation of %s to %d" % (name, entry["generation"]))
         elif entry["generation"] > int(current.get("generation", 1)):
             previous = current["key"] if entry["keep_previous"] else None
             result[name] = {"generation": entry["generation"], "key": make_key(), "previous": previous}
@@ -131,6 +136,12 @@ def nginx_map(store: Mapping[str, Any]) -> str:
         if value.get("previous"):
             lines.append('"Bearer %s" %s;' % (value["previous"], name))
     return "\n".join(lines) + "\n"
+
+
+def unlisted(store: Mapping[str, Any], entries: List[Dict[str, Any]]) -> List[str]:
+    """Stored keys that no entry names: still valid, which their owner may not expect."""
+    named = {entry["name"] for entry in entries}
+    return sorted(name for name in store if name not in named)
 
 
 def summary(store: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:

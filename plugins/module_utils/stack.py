@@ -230,6 +230,18 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
 
     for name in ("stack_root", "stack_models_dir"):
         guard(lambda name=name: check_path(settings.get(name), name))
+    root, models = str(settings.get("stack_root")).rstrip("/"), str(settings.get("stack_models_dir")).rstrip("/")
+    if root == models or (root + "/").startswith(models + "/") or models.startswith(root + "/"):
+        errors.append("stack_models_dir: %r overlaps stack_root %r: the engine would see the keys and certificates; "
+                      "keep them apart" % (settings.get("stack_models_dir"), settings.get("stack_root")))
+    burst = settings.get("stack_rate_burst", 0)
+    if isinstance(burst, bool) or not isinstance(burst, int) or not 0 <= burst <= 100000:
+        errors.append("stack_rate_burst: %r is not a whole number from 0 to 100000" % (burst,))
+    if (settings.get("stack_tls_cert") is None) != (settings.get("stack_tls_key") is None):
+        errors.append("stack_tls_cert and stack_tls_key: give both (a certificate and its key) or neither")
+    for name in ("stack_tls_cert", "stack_tls_key"):
+        if settings.get(name) is not None and not SAFE_PATH_RE.match(str(settings.get(name))):
+            errors.append("%s: %r must be an absolute path of letters, digits and . _ - / only" % (name, settings.get(name)))
     if not is_ip(settings.get("stack_nginx_bind_address")):
         errors.append("stack_nginx_bind_address: %r is not an IP address (0.0.0.0 for every interface, or one of "
                       "the host's addresses)" % (settings.get("stack_nginx_bind_address"),))

@@ -18,7 +18,7 @@ description:
   - A key is generated on the host the first time its name is listed (256 random bits) and kept across runs.
   - Raising an entry's O(keys[].generation) rotates that key alone. With O(keys[].keep_previous) the old key
     keeps working beside the new one until a later run turns O(keys[].keep_previous) off.
-  - O(keys[].state=absent) revokes a key. Keys the list does not name are kept.
+  - O(keys[].state=absent) revokes a key. Keys the list does not name are kept, with a warning.
   - A damaged store fails the task; it is never replaced silently.
 author:
   - frontier.llm developers (@frontier-llm)
@@ -92,6 +92,11 @@ keys:
   returned: always
   type: dict
   sample: {"alice": {"generation": 1, "previous_valid": false}}
+unlisted:
+  description: Stored keys that O(keys) does not name; they stay valid (a warning says so). Revoke with C(state=absent).
+  returned: always
+  type: list
+  elements: str
 changes:
   description: What changed, by name.
   returned: always
@@ -116,6 +121,7 @@ from ansible_collections.frontier.llm.plugins.module_utils.apikeys import (
     reconcile,
     secrets_for,
     summary,
+    unlisted,
     validate,
 )
 
@@ -184,10 +190,14 @@ def main():
     map_text = nginx_map(after)
     changed = write_private(module, path, store_text)
     changed = write_private(module, map_path, map_text) or changed
+    forgotten = unlisted(after, entries)
+    for name in forgotten:
+        module.warn("the key %s is stored but not listed: it stays valid until listed with state: absent" % name)
     result = {
         "changed": changed,
         "keys": summary(after),
         "changes": changes,
+        "unlisted": forgotten,
         "secrets": secrets_for(after, module.params["return_keys"]),
     }
     if module._diff:

@@ -15,6 +15,7 @@ from ansible_collections.frontier.llm.plugins.module_utils.apikeys import (
     nginx_map,
     reconcile,
     summary,
+    unlisted,
     validate,
 )
 from conftest import adhoc
@@ -61,6 +62,20 @@ def test_revocation_and_no_going_back() -> None:
     rotated, _changes = reconcile(store, validate([{"name": "bob", "generation": 3}]), counter())
     with pytest.raises(ApiKeyError, match="cannot be undone"):
         reconcile(rotated, validate([{"name": "bob", "generation": 2}]), counter())
+
+
+def test_a_given_key_survives_a_generation_bump() -> None:
+    given = "given_by_the_user_from_vault_0001"
+    store, _changes = reconcile({}, validate([{"name": "ci", "key": given}]), counter())
+    bumped, changes = reconcile(store, validate([{"name": "ci", "key": given, "generation": 2}]), counter())
+    assert bumped["ci"]["key"] == given and bumped["ci"]["generation"] == 2
+    again, changes = reconcile(bumped, validate([{"name": "ci", "key": given, "generation": 2}]), counter())
+    assert again == bumped and changes == []
+
+
+def test_unlisted_keys_are_reported() -> None:
+    store, _changes = reconcile({}, validate([{"name": "alice"}, {"name": "bob"}]), counter())
+    assert unlisted(store, validate([{"name": "alice"}])) == ["bob"]
 
 
 @pytest.mark.parametrize("entries, message", [

@@ -29,7 +29,8 @@ def good_settings() -> Dict[str, Any]:
     return {"stack_root": "/opt/frontier-llm", "stack_models_dir": "/var/lib/frontier-llm/models", "stack_images": IMAGES,
             "stack_nginx_bind_address": "0.0.0.0", "stack_nginx_https_port": 443, "stack_nginx_http_port": 80,
             "stack_rate_limit": "10r/s", "stack_max_body_size": "16m", "stack_api_keys": [{"name": "default"}],
-            "stack_ops_key_name": "frontier-ops", "stack_model_files": {}}
+            "stack_ops_key_name": "frontier-ops", "stack_model_files": {}, "stack_rate_burst": 20,
+            "stack_tls_cert": None, "stack_tls_key": None}
 
 
 def test_limits_come_from_the_plan() -> None:
@@ -135,6 +136,10 @@ def test_good_settings_have_no_errors() -> None:
     ("stack_model_files", {"m": {"path": "/srv/m.bin"}}, ".gguf"),
     ("stack_model_files", {"m": {"path": "/srv/a.gguf", "url": "https://x/a.gguf"}}, "exactly one"),
     ("stack_model_files", {"m": {"src": "a.gguf", "checksum": "md5:1"}}, "checksum"),
+    ("stack_models_dir", "/opt/frontier-llm/models", "overlaps stack_root"),
+    ("stack_models_dir", "/opt", "overlaps stack_root"),
+    ("stack_rate_burst", -1, "stack_rate_burst"),
+    ("stack_tls_cert", "/etc/ssl/mine.pem", "give both"),
 ])
 def test_bad_settings_are_named(field: str, value: Any, message: str) -> None:
     settings = good_settings()
