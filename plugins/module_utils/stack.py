@@ -124,7 +124,7 @@ def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]]
 
 
 def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_address: str = "0.0.0.0",
-                    https_port: int = 443, http_port: Optional[int] = 80, models_dir: str = "/var/lib/frontier-llm/models",
+                    https_port: int = 443, http_port: Optional[int] = None, models_dir: str = "/var/lib/frontier-llm/models",
                     nginx_dir: str = "/opt/frontier-llm/nginx", numa: Optional[Mapping[str, Any]] = None,
                     start_period: str = "10m") -> Dict[str, Any]:
     """The Compose file of the stack for one host's plan.

@@ -138,9 +138,12 @@ def test_tls_is_modern_and_plain_http_only_redirects(host) -> None:
         hello = host.run("openssl s_client -connect 127.0.0.1:443 %s -cipher 'DEFAULT:@SECLEVEL=0' </dev/null" % old)
         assert "Cipher is (NONE)" in hello.stdout and hello.rc != 0, old
     assert host.run("curl -sS %s --tlsv1.3 -o /dev/null %s/healthz" % (CA, GATEWAY)).rc == 0
-    out = host.check_output("curl -sS -o /dev/null -w '%%{http_code} %%{redirect_url}' "
-                            "-H 'Authorization: Bearer %s' http://127.0.0.1/api/tags" % keys(host)["alice"]["key"])
-    assert re.match(r"^301 https://127\.0\.0\.1/api/tags$", out), out
+    out = host.check_output("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1/some/page")
+    assert re.match(r"^301 https://127\.0\.0\.1/some/page$", out), out
+    # An API call in clear text is refused, not redirected, and never reaches the engine.
+    out = host.check_output("curl -sS -w ' %%{http_code}' -H 'Authorization: Bearer %s' http://127.0.0.1/api/tags"
+                            % keys(host)["alice"]["key"])
+    assert out.endswith(" 403") and "clear text" in out and "models" not in out, out
 
 
 def test_model_pulled_once_and_loaded(host) -> None:
