@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
@@ -56,7 +57,6 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_RE = re.compile(
     r"^(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?(?P<path>%s(?:/%s)*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$" % (_COMPONENT, _COMPONENT))
-KEY_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MODEL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.gguf$")
 # Directories a stack (or its models) must never be put into or onto.
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
@@ -195,8 +195,6 @@ def _publish_host(address: str) -> str:
     return "[%s]" % address if ":" in address else address
 
 
-_IPV4_RE = re.compile(r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$")
-_IPV6_RE = re.compile(r"^[0-9A-Fa-f:]{2,39}$")
 _RATE_RE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]$")
 _BODY_RE = re.compile(r"^[0-9]{1,6}[kKmM]?$")
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~%/+:=?&-]*$")
@@ -205,12 +203,11 @@ SUPPORTED_ENGINES = ("ollama", "llamacpp")
 
 def is_ip(address: Any) -> bool:
     """An IPv4 or IPv6 address (no host names: Docker publishes on addresses)."""
-    return isinstance(address, str) and bool(_IPV4_RE.match(address) or (":" in address and _IPV6_RE.match(address)))
-
-
-def is_loopback(address: str) -> bool:
-    """127.0.0.0/8 or ::1."""
-    return address.startswith("127.") or address == "::1"
+    try:
+        ipaddress.ip_address(address if isinstance(address, str) else "")
+    except ValueError:
+        return False
+    return True
 
 
 def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any]] = None) -> List[str]:
