@@ -6,6 +6,10 @@ VENV ?= .venv
 SCENARIO ?= default
 CHECK ?=
 ARGS ?=
+INVENTORY ?=
+# The sandbox's name and the key `make sandbox-key` prints (inventories/sandbox, stack_api_keys' default).
+SANDBOX ?= frontier-sandbox
+SANDBOX_KEY ?= default
 
 BIN := $(CURDIR)/$(VENV)/bin
 # Molecule shells out to ansible-config, so the venv's bin must be on PATH.
@@ -13,14 +17,17 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv site plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+.PHONY: help venv site sandbox-key destroy-sandbox site-test plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
 
 help:
-	@echo "make site [CHECK=1]        run site.yml on inventories/local (CHECK=1: --check --diff)"
-	@echo "make test                  the whole test suite (lint, sanity, unit, molecule)"
+	@echo "make site [CHECK=1]        run site.yml on the local sandbox host (inventories/sandbox), CHECK=1: --check --diff"
+	@echo "make site INVENTORY=inventories/local   provision this machine itself; INVENTORY=... any inventory"
+	@echo "make sandbox-key           print the sandbox's API key alone"
+	@echo "make destroy-sandbox       remove the sandbox host (and only it)"
+	@echo "make test                  the whole test suite (lint, sanity, unit, molecule, the sandbox site run)"
 	@echo "make lint | sanity | unit  one stage of it"
 	@echo "make molecule SCENARIO=x   one Molecule scenario (default: $(SCENARIO))"
-	@echo "make plan [INVENTORY=...]  print and write the resource plan (playbooks/plan.yml)"
+	@echo "make plan [INVENTORY=...]  print and write the resource plans (playbooks/plan.yml; default inventories/examples)"
 	@echo "make bench                 planner and playbook benchmarks"
 	@echo "make images                the test platform: systemd images, the stack's images and the test model"
 
@@ -37,13 +44,21 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The sandbox shares the checkout's .cache (images, model) with the tests.
 site: venv
-	$(BIN)/ansible-playbook site.yml $(if $(CHECK),--check --diff) $(ARGS)
+	$(BIN)/ansible-playbook site.yml -i $(or $(INVENTORY),inventories/sandbox) -e sandbox_cache_dir=$(CURDIR)/.cache \
+	  $(if $(CHECK),--check --diff) $(ARGS)
+
+sandbox-key:
+	@docker exec $(SANDBOX) python3 -c 'import json, sys; print(json.load(open("/opt/frontier-llm/secrets/api_keys.json"))[sys.argv[1]]["key"])' $(SANDBOX_KEY)
+
+destroy-sandbox: venv
+	$(BIN)/ansible-playbook playbooks/sandbox.yml -i inventories/sandbox -e sandbox_state=absent
 
 plan: venv
-	$(BIN)/ansible-playbook playbooks/plan.yml $(if $(INVENTORY),-i $(INVENTORY)) $(ARGS)
+	$(BIN)/ansible-playbook playbooks/plan.yml -i $(or $(INVENTORY),inventories/examples) $(ARGS)
 
-test: lint sanity unit molecule-all
+test: lint sanity unit molecule-all site-test
 
 lint: yamllint ansible-lint
 
@@ -68,6 +83,10 @@ molecule: venv images
 
 molecule-all: venv images
 	tests/molecule-all.sh
+
+# The main command as a newcomer runs it: make site, its second run, sandbox-key, destroy-sandbox.
+site-test: venv images
+	tests/site-sandbox.sh
 
 bench: venv
 	$(BIN)/python tests/bench/run.py

@@ -1,13 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, frontier.llm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the frontier.llm stack role; the logic lives in module_utils/stack.py."""
+"""Filters of the frontier.llm stack and sandbox roles; the logic lives in module_utils/stack.py and sandbox.py."""
 
 from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from ansible_collections.frontier.llm.plugins.module_utils import sizing, stack
+from ansible_collections.frontier.llm.plugins.module_utils import sandbox, sizing, stack
 from ansible_collections.frontier.llm.plugins.plugin_utils.filters import as_filter
 
 
@@ -21,5 +21,6 @@ class FilterModule:
             "stack_engine_env": stack.engine_env,
             "stack_errors": stack.settings_errors,
             "stack_model_file_names": stack.model_file_names,
+            "sandbox_errors": sandbox.settings_errors,
         }
         return {name: as_filter(name, function, (sizing.PlanError,)) for name, function in functions.items()}

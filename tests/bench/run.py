@@ -114,7 +114,7 @@ SYSTEMD_DIND = ["--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-
 
 
 def bench_docker_engine(rounds: int = 3) -> None:
-    image = os.environ.get("FRONTIER_TEST_IMAGE_DEBIAN13", "frontier-test/debian13")
+    image = os.environ.get("FRONTIER_TEST_IMAGE_DEBIAN13", "frontier-llm/systemd:debian13")
     subprocess.run([str(ROOT / "tests/platform/build-images.sh"), "debian13"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["docker", "rm", "-f", BENCH_CONTAINER], capture_output=True, check=False)
     subprocess.run(["docker", "run", "-d", "--name", BENCH_CONTAINER, *SYSTEMD_DIND, image], check=True,

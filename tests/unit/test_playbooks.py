@@ -20,6 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# The site.yml cases run against this machine (inventories/local), not the default sandbox.
+LOCAL = str(ROOT / "inventories/local")
 
 
 def playbook(args: List[str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -54,7 +56,7 @@ NO_SYSTEMD_CHECK = '{"preflight_require_systemd": false}'
 
 
 def test_site_refuses_a_plan_that_does_not_fit(tmp_path: Path) -> None:
-    proc = playbook([str(ROOT / "site.yml"), "-e", NO_SYSTEMD_CHECK,
+    proc = playbook([str(ROOT / "site.yml"), "-i", LOCAL, "-e", NO_SYSTEMD_CHECK,
                      "-e", '{"planner_models": ["qwen3:235b-a22b-q4_K_M"]}'], tmp_path)
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert "Refuse a plan that does not fit" in proc.stdout
@@ -63,7 +65,7 @@ def test_site_refuses_a_plan_that_does_not_fit(tmp_path: Path) -> None:
 
 
 def test_site_rejects_an_unknown_engine_by_name(tmp_path: Path) -> None:
-    proc = playbook([str(ROOT / "site.yml"), "-e", NO_SYSTEMD_CHECK, "-e", "planner_engine=vllm"], tmp_path)
+    proc = playbook([str(ROOT / "site.yml"), "-i", LOCAL, "-e", NO_SYSTEMD_CHECK, "-e", "planner_engine=vllm"], tmp_path)
     assert proc.returncode == 2
     assert "planner_engine" in proc.stdout and "vllm" in proc.stdout
 
@@ -87,7 +89,7 @@ def test_site_refuses_a_linux_host_without_systemd(tmp_path: Path) -> None:
     service_manager = Path("/proc/1/comm").read_text().strip()
     if service_manager == "systemd":
         pytest.skip("this machine runs systemd; the refusal is for hosts that do not")
-    proc = playbook([str(ROOT / "site.yml")], tmp_path)
+    proc = playbook([str(ROOT / "site.yml"), "-i", LOCAL], tmp_path)
     assert proc.returncode == 2
     assert "Check that a Linux host runs systemd" in proc.stdout
     assert "preflight_require_systemd" in proc.stdout
@@ -101,7 +103,7 @@ def test_site_refuses_a_linux_host_without_systemd(tmp_path: Path) -> None:
     ('{"planner_engine": "mistralrs"}', "not served by the stack role yet"),
 ])
 def test_site_refuses_bad_stack_variables_in_the_preflight(tmp_path: Path, variables: str, message: str) -> None:
-    proc = playbook([str(ROOT / "site.yml"), "-e", NO_SYSTEMD_CHECK, "-e", variables], tmp_path)
+    proc = playbook([str(ROOT / "site.yml"), "-i", LOCAL, "-e", NO_SYSTEMD_CHECK, "-e", variables], tmp_path)
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert "Refuse unsafe or malformed variables" in proc.stdout and message in proc.stdout, proc.stdout[-3000:]
     assert "localhost: " in proc.stdout
