@@ -62,9 +62,23 @@ else
   tail -n 40 "$log/site2.log"; fail "second make site"
 fi
 
+# A changed setting recreates the sandbox container; like a rebooted host it keeps its disk (volumes), and the
+# stack must come back healthy with its keys.
+if make site ARGS='-e sandbox_https_bind=127.0.0.2' >"$log/site3.log" 2>&1; then
+  [ "$(docker port frontier-sandbox)" = "443/tcp -> 127.0.0.2:8443" ] && pass "a recreated sandbox (bind 127.0.0.2) is healthy again" \
+    || fail "the sandbox was not recreated on 127.0.0.2: $(docker port frontier-sandbox)"
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ca" --resolve "localhost:8443:127.0.0.2" \
+         -H "Authorization: Bearer $key" "https://localhost:8443/v1/models")
+  [ "$code" = 200 ] && pass "the same key still works after the recreation" || fail "after the recreation, with the key: HTTP $code"
+else
+  tail -n 40 "$log/site3.log"; fail "make site after a changed setting"
+fi
+
 make -s destroy-sandbox >"$log/destroy.log" 2>&1 || { tail -n 20 "$log/destroy.log"; fail "make destroy-sandbox"; }
 docker inspect frontier-sandbox >/dev/null 2>&1 && fail "the sandbox still exists" || pass "destroy-sandbox removed the sandbox"
-docker volume inspect frontier-sandbox-docker >/dev/null 2>&1 && fail "its engine volume still exists" || pass "and its engine volume"
+for volume in docker stack data; do
+  docker volume inspect "frontier-sandbox-$volume" >/dev/null 2>&1 && fail "its volume $volume still exists" || pass "and its volume $volume"
+done
 docker inspect frontier-sandbox-bystander >/dev/null 2>&1 && pass "and left another container alone" || fail "the bystander is gone"
 docker rm -f frontier-sandbox-bystander >/dev/null 2>&1
 

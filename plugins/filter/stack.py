@@ -21,6 +21,8 @@ class FilterModule:
             "stack_engine_env": stack.engine_env,
             "stack_errors": stack.settings_errors,
             "stack_model_file_names": stack.model_file_names,
+            "stack_prometheus_config": stack.prometheus_config,
+            "stack_mountpoint": stack.mountpoint,
             "sandbox_errors": sandbox.settings_errors,
         }
         return {name: as_filter(name, function, (sizing.PlanError,)) for name, function in functions.items()}

@@ -27,6 +27,7 @@ import ipaddress
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
+from ansible_collections.frontier.llm.plugins.module_utils import monitoring as monitoring_utils
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
 from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
 
@@ -126,20 +127,24 @@ def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]]
 def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_address: str = "0.0.0.0",
                     https_port: int = 443, http_port: Optional[int] = None, models_dir: str = "/var/lib/frontier-llm/models",
                     nginx_dir: str = "/opt/frontier-llm/nginx", numa: Optional[Mapping[str, Any]] = None,
-                    start_period: str = "10m") -> Dict[str, Any]:
+                    start_period: str = "10m", monitoring: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """The Compose file of the stack for one host's plan.
 
     :param plan: ``planner_plan`` (``frontier.llm.resource_plan``).
     :param images: service name -> pinned image reference (``stack_images``).
     :param numa: ``linux_tuning_numa``: service -> ``cpuset_cpus`` / ``cpuset_mems``.
-    :returns: the Compose project as a dict (``name``, ``services``, ``networks``).
+    :param monitoring: None for no monitoring services, else the keyword arguments of
+        :func:`monitoring.services` beyond the plan, images and network (``config_dir``,
+        ``config_hash``, ``retention_time``, ``retention_size``).
+    :returns: the Compose project as a dict (``name``, ``services``, ``networks``, ``volumes``).
     """
     engine = plan["engine"]
     if plan.get("runtime") == "native":
         raise PlanError("planner_plan: runtime native runs the engine on the host (macos role), not in the stack")
     service = ENGINE_SERVICE[engine]
     spec = ENGINES[engine]
-    for name in (service, "nginx"):
+    needed = [service, "nginx"] + (["prometheus", "node_exporter"] if monitoring is not None else [])
+    for name in needed:
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
         check_image(images[name], "stack_images.%s" % name)
@@ -180,14 +185,41 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
                         "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
     }
     nginx.update(_limits(plan["components"]["nginx"]))
-    return {
+    project: Dict[str, Any] = {
         "name": PROJECT,
         # Compose ignores x- keys: what the role needs to reach the engine through Nginx.
         "x-frontier": {"engine": engine, "engine_service": service, "engine_port": spec["port"],
-                       "health_path": spec["health_path"]},
+                       "health_path": spec["health_path"], "monitoring": monitoring is not None},
         "services": {service: engine_service, "nginx": nginx},
         "networks": {NETWORK: {"driver": "bridge"}},
     }
+    if monitoring is not None:
+        project["services"].update(monitoring_utils.services(plan, images, NETWORK, **monitoring))
+        project["volumes"] = {"prometheus-data": {}}
+    return project
+
+
+def prometheus_config(plan: Mapping[str, Any], models_mountpoint: str, scrape_interval: str = "15s",
+                      host: str = "") -> Dict[str, Any]:
+    """Prometheus's configuration for the stack of one host's plan (see :func:`monitoring.prometheus_config`)."""
+    engine = plan["engine"]
+    if engine not in ENGINES:
+        raise PlanError("planner_plan: the stack does not serve the engine %r" % (engine,))
+    return monitoring_utils.prometheus_config(plan, ENGINE_SERVICE[engine], ENGINES[engine]["port"], models_mountpoint,
+                                              scrape_interval, host)
+
+
+def mountpoint(mounts: Any, path: str) -> str:
+    """The mount point of the filesystem that holds ``path``: the longest mount that contains it.
+
+    :param mounts: ``ansible_facts.mounts`` (dicts with ``mount``); ``/`` when none contains the path.
+    """
+    best = "/"
+    for entry in mounts or []:
+        mount = str(entry.get("mount", "")) if isinstance(entry, Mapping) else ""
+        if mount and (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) > len(best):
+            best = mount
+    return best
 
 
 def _publish_host(address: str) -> str:
@@ -275,6 +307,14 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
         files = {}
     for model, source in files.items():
         errors.extend(_model_file_errors(str(model), source))
+    if settings.get("stack_monitoring"):
+        guard(lambda: monitoring_utils.check_settings(settings.get("stack_prometheus_retention_time"),
+                                                      settings.get("stack_prometheus_retention_size"),
+                                                      settings.get("stack_prometheus_scrape_interval")))
+        if isinstance(images, Mapping):
+            missing = [name for name in ("prometheus", "node_exporter") if name not in images]
+            if missing:
+                errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))
     if plan is not None:
         if plan.get("engine") not in SUPPORTED_ENGINES:
             errors.append("planner_engine: %r is not served by the stack role yet (%s are); mistral.rs is planned but "

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, frontier.llm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The stack's monitoring: Prometheus and node-exporter services, and Prometheus's scrape configuration.
+
+Plain Python with no Ansible import; :mod:`stack` adds these services to the Compose project.
+
+Rules:
+
+- Neither service publishes a port. Prometheus listens on the project's network and is reached
+  through Nginx under ``/prometheus/`` with the operator key only; node-exporter is scraped on
+  the project's network.
+- Limits and reservations come from the plan's ``components`` (``prometheus``, ``node_exporter``).
+- Prometheus scrapes itself, node-exporter and, where the engine exports metrics, the engine
+  (llama-server's ``/metrics``, on the project's network). Ollama exports none (ollama#3144).
+  The Docker engine's own metrics listen on the host's loopback, which no container reaches, so
+  they are not scraped.
+- The filesystem that holds the models directory is labelled ``frontier_models="true"`` at
+  scrape time, so the static alert rules can watch it without knowing the path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Mapping
+
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
+from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
+
+PROMETHEUS_PORT = 9090
+NODE_EXPORTER_PORT = 9100
+# Prometheus serves under this prefix, so Nginx can pass /prometheus/ through unchanged.
+ROUTE_PREFIX = "/prometheus"
+# The engines that export Prometheus metrics, and where.
+ENGINE_METRICS = {"llamacpp": "/metrics"}
+RULE_FILES = "/etc/prometheus/rules/*.yml"
+_DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
+_SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)$")
+
+
+def check_settings(retention_time: Any, retention_size: Any, scrape_interval: Any) -> None:
+    """Raise naming the variable when a value would reach Prometheus's command line malformed."""
+    for name, value, pattern, example in (
+            ("stack_prometheus_retention_time", retention_time, _DURATION_RE, "15d"),
+            ("stack_prometheus_retention_size", retention_size, _SIZE_RE, "10GB"),
+            ("stack_prometheus_scrape_interval", scrape_interval, _DURATION_RE, "15s")):
+        if not isinstance(value, str) or not pattern.match(value):
+            raise PlanError("%s: %r is not a Prometheus %s such as %s"
+                            % (name, value, "size" if pattern is _SIZE_RE else "duration", example))
+
+
+def _limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
+    return {"mem_limit": docker_mib(int(entry["mem_limit_mb"])),
+            "mem_reservation": docker_mib(int(entry["mem_reservation_mb"])),
+            "cpus": float(entry["cpus"])}
+
+
+def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
+             config_hash: str, retention_time: str = "15d", retention_size: str = "10GB") -> Dict[str, Dict[str, Any]]:
+    """The Compose services ``prometheus`` and ``node-exporter`` for one host's plan.
+
+    :param config_dir: the host directory with ``prometheus.yml`` and ``rules/``, mounted read-only.
+    :param config_hash: a digest of that directory's files, as a label: a changed configuration
+        recreates Prometheus, which then reads it (no reload endpoint is opened).
+    """
+    prometheus: Dict[str, Any] = {
+        "image": images["prometheus"],
+        "restart": "unless-stopped",
+        "command": [
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+            "--storage.tsdb.retention.time=%s" % retention_time,
+            "--storage.tsdb.retention.size=%s" % retention_size,
+            "--web.listen-address=0.0.0.0:%d" % PROMETHEUS_PORT,
+            "--web.external-url=%s/" % ROUTE_PREFIX,
+        ],
+        "volumes": ["%s:/etc/prometheus:ro" % config_dir, "prometheus-data:/prometheus"],
+        "networks": [network],
+        "labels": {"org.frontier-llm.config": config_hash},
+        # promtool is in both upstream's image and Debian's package.
+        "healthcheck": {"test": ["CMD", "promtool", "check", "healthy", "--url",
+                                 "http://127.0.0.1:%d%s" % (PROMETHEUS_PORT, ROUTE_PREFIX)],
+                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "30s"},
+    }
+    prometheus.update(_limits(plan["components"]["prometheus"]))
+    node_exporter: Dict[str, Any] = {
+        "image": images["node_exporter"],
+        "restart": "unless-stopped",
+        "command": [
+            "--path.rootfs=/host",
+            "--web.listen-address=0.0.0.0:%d" % NODE_EXPORTER_PORT,
+            "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)",
+        ],
+        # The host's filesystems, processes and kernel figures, read-only.
+        "volumes": ["/:/host:ro"],
+        "pid": "host",
+        "networks": [network],
+        # Upstream's image has busybox wget, Debian's package image curl.
+        "healthcheck": {"test": ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null "
+                                 "|| curl -fsS -o /dev/null http://127.0.0.1:%d/metrics" % (NODE_EXPORTER_PORT,
+                                                                                         NODE_EXPORTER_PORT)],
+                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
+    }
+    node_exporter.update(_limits(plan["components"]["node_exporter"]))
+    return {"prometheus": prometheus, "node-exporter": node_exporter}
+
+
+def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port: int, models_mountpoint: str,
+                      scrape_interval: str = "15s", host: str = "") -> Dict[str, Any]:
+    """Prometheus's configuration (``prometheus.yml``) for one host's stack.
+
+    :param engine_service: the engine's Compose service (its name on the project's network).
+    :param models_mountpoint: the mount point, on the host, of the filesystem that holds the
+        models directory; node-exporter reports it under ``/host``.
+    :param host: the inventory name, the ``host`` label of every series.
+    """
+    jobs: List[Dict[str, Any]] = [
+        {"job_name": "prometheus", "metrics_path": "%s/metrics" % ROUTE_PREFIX,
+         "static_configs": [{"targets": ["127.0.0.1:%d" % PROMETHEUS_PORT]}]},
+        {"job_name": "node", "static_configs": [{"targets": ["node-exporter:%d" % NODE_EXPORTER_PORT]}],
+         "metric_relabel_configs": [{
+             "source_labels": ["mountpoint"],
+             "regex": re.escape(models_mountpoint),
+             "target_label": "frontier_models",
+             "replacement": "true"}]},
+    ]
+    path = ENGINE_METRICS.get(plan["engine"])
+    if path:
+        jobs.append({"job_name": "engine", "metrics_path": path,
+                     "static_configs": [{"targets": ["%s:%d" % (engine_service, engine_port)],
+                                         "labels": {"engine": plan["engine"]}}]})
+    return {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
+                   "external_labels": {"host": host} if host else {}},
+        "rule_files": [RULE_FILES],
+        "scrape_configs": jobs,
+    }

@@ -1,0 +1,127 @@
+"""The stack's monitoring services and Prometheus configuration, from a plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+import yaml
+
+from ansible_collections.frontier.llm.plugins.module_utils.planner import resource_plan
+from ansible_collections.frontier.llm.plugins.module_utils.stack import (
+    compose_project,
+    mountpoint,
+    prometheus_config,
+    settings_errors,
+)
+from ansible_collections.frontier.llm.plugins.module_utils.units import to_mib
+from test_planner import linux
+from test_stack import IMAGES, SMOLLM2, good_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+MONITORED = dict(IMAGES, prometheus="prom/prometheus:v2.53.3", node_exporter="prom/node-exporter:v1.9.0")
+MONITORING: Dict[str, Any] = {"config_dir": "/opt/frontier-llm/prometheus", "config_hash": "abc123",
+                              "retention_time": "30d", "retention_size": "20GB"}
+
+
+def llamacpp_plan() -> Dict[str, Any]:
+    return resource_plan(linux(16), models=[SMOLLM2], engine="llamacpp")
+
+
+def test_monitoring_services_take_the_plans_limits() -> None:
+    plan = llamacpp_plan()
+    services = compose_project(plan, MONITORED, monitoring=MONITORING)["services"]
+    for service, component in (("prometheus", "prometheus"), ("node-exporter", "node_exporter")):
+        wanted = plan["components"][component]
+        assert to_mib(services[service]["mem_limit"], "mem_limit") == wanted["mem_limit_mb"]
+        assert to_mib(services[service]["mem_reservation"], "mem_reservation") == wanted["mem_reservation_mb"]
+        assert services[service]["cpus"] == wanted["cpus"]
+
+
+def test_no_monitoring_service_publishes_a_port() -> None:
+    compose = compose_project(llamacpp_plan(), MONITORED, monitoring=MONITORING)
+    published = [name for name, service in compose["services"].items() if "ports" in service]
+    assert published == ["nginx"]
+    assert all("network_mode" not in service for service in compose["services"].values())
+
+
+def test_prometheus_keeps_its_data_in_a_volume_with_the_retention_asked() -> None:
+    compose = compose_project(llamacpp_plan(), MONITORED, monitoring=MONITORING)
+    prometheus = compose["services"]["prometheus"]
+    assert "prometheus-data:/prometheus" in prometheus["volumes"]
+    assert "/opt/frontier-llm/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--storage.tsdb.retention.time=30d" in prometheus["command"]
+    assert "--storage.tsdb.retention.size=20GB" in prometheus["command"]
+    assert compose["volumes"] == {"prometheus-data": {}}
+    # A changed configuration changes the service, so Compose recreates it and it reads the new files.
+    assert prometheus["labels"]["org.frontier-llm.config"] == "abc123"
+
+
+def test_without_monitoring_the_project_has_only_the_engine_and_nginx() -> None:
+    compose = compose_project(llamacpp_plan(), IMAGES)
+    assert sorted(compose["services"]) == ["llamacpp", "nginx"] and "volumes" not in compose
+    assert compose["x-frontier"]["monitoring"] is False
+
+
+def test_monitoring_needs_its_images() -> None:
+    with pytest.raises(Exception, match="no image for the service 'prometheus'"):
+        compose_project(llamacpp_plan(), IMAGES, monitoring=MONITORING)
+
+
+def test_llamacpp_is_scraped_on_the_project_network_ollama_is_not() -> None:
+    config = prometheus_config(llamacpp_plan(), "/", "15s", "h1")
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["engine"]["static_configs"][0]["targets"] == ["llamacpp:8080"]
+    assert jobs["engine"]["metrics_path"] == "/metrics"
+    assert jobs["node"]["static_configs"][0]["targets"] == ["node-exporter:9100"]
+    assert jobs["prometheus"]["metrics_path"] == "/prometheus/metrics"
+    ollama = prometheus_config(resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"]), "/")
+    assert [job["job_name"] for job in ollama["scrape_configs"]] == ["prometheus", "node"]
+
+
+def test_the_models_filesystem_is_labelled_for_the_disk_alert() -> None:
+    relabel = prometheus_config(llamacpp_plan(), "/var/lib")["scrape_configs"][1]["metric_relabel_configs"][0]
+    assert relabel == {"source_labels": ["mountpoint"], "regex": "/var/lib", "target_label": "frontier_models",
+                       "replacement": "true"}
+
+
+def test_the_rule_files_prometheus_loads_are_the_roles() -> None:
+    rules = ROOT / "roles/stack/files/prometheus/rules"
+    assert prometheus_config(llamacpp_plan(), "/")["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    names = sorted(path.name for path in rules.glob("*.yml"))
+    assert names == ["alerts.yml", "llm.yml"]
+    for path in rules.glob("*.yml"):
+        assert yaml.safe_load(path.read_text())["groups"], path
+
+
+@pytest.mark.parametrize("mounts, path, expected", [
+    ([{"mount": "/"}], "/var/lib/frontier-llm/models", "/"),
+    ([{"mount": "/"}, {"mount": "/var/lib"}, {"mount": "/var/lib/docker"}], "/var/lib/frontier-llm/models", "/var/lib"),
+    ([{"mount": "/"}, {"mount": "/var/lib/frontier"}], "/var/lib/frontier-llm/models", "/"),
+    ([{"mount": "/srv/models"}], "/srv/models", "/srv/models"),
+    ([], "/opt", "/"),
+])
+def test_mountpoint_is_the_longest_mount_that_holds_the_path(mounts: Any, path: str, expected: str) -> None:
+    assert mountpoint(mounts, path) == expected
+
+
+@pytest.mark.parametrize("name, value", [
+    ("stack_prometheus_retention_time", "15 days"),
+    ("stack_prometheus_retention_time", "15d --web.enable-admin-api"),
+    ("stack_prometheus_retention_size", "10G"),
+    ("stack_prometheus_scrape_interval", 15),
+])
+def test_bad_monitoring_settings_are_refused_naming_the_variable(name: str, value: Any) -> None:
+    settings = dict(good_settings(), stack_images=MONITORED, stack_monitoring=True,
+                    stack_prometheus_retention_time="15d", stack_prometheus_retention_size="10GB",
+                    stack_prometheus_scrape_interval="15s")
+    assert settings_errors(settings) == []
+    errors = settings_errors(dict(settings, **{name: value}))
+    assert len(errors) == 1 and errors[0].startswith(name), errors
+
+
+def test_monitoring_without_its_images_is_refused() -> None:
+    settings = dict(good_settings(), stack_monitoring=True, stack_prometheus_retention_time="15d",
+                    stack_prometheus_retention_size="10GB", stack_prometheus_scrape_interval="15s")
+    assert settings_errors(settings) == ["stack_images: no image for prometheus, node_exporter, which stack_monitoring deploys"]
