@@ -1,0 +1,116 @@
+"""Verify the monitoring against the live Prometheus of the stack serving SmolLM2 with the genuine llama-server.
+
+Every recording rule and every alert rule's measured expression (the rule without its threshold) is run
+against Prometheus after real traffic through Nginx, and must return at least one series: a rule that
+names a metric nobody exports fails here. The series counts are printed for the closing note.
+Container-level series (cAdvisor) are not checked: the stack does not deploy cAdvisor yet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+
+testinfra_hosts = ["ansible://all"]
+
+ROOT = "/opt/frontier-llm"
+CA = "--cacert %s/nginx/tls/cert.pem" % ROOT
+RULES = ROOT + "/prometheus/rules"
+THRESHOLD = re.compile(r"\s*(>|<|==|!=|>=|<=)\s*[0-9.]+\s*$")
+
+
+def key(host, name: str) -> str:
+    return json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT))[name]["key"]
+
+
+def prometheus(host, path: str, name: str = "frontier-ops") -> Dict[str, Any]:
+    out = host.check_output("curl -sS %s -H 'Authorization: Bearer %s' 'https://127.0.0.1/prometheus/api/v1/%s'"
+                            % (CA, key(host, name), path))
+    return json.loads(out)
+
+
+def query(host, expr: str) -> List[Dict[str, Any]]:
+    answer = prometheus(host, "query?query=" + urllib.parse.quote(expr))
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
+
+
+def rules(host) -> List[Dict[str, Any]]:
+    found: List[Dict[str, Any]] = []
+    for name in ("llm.yml", "alerts.yml"):
+        for group in yaml.safe_load(host.file("%s/%s" % (RULES, name)).content_string)["groups"]:
+            found.extend(group["rules"])
+    return found
+
+
+@pytest.fixture(scope="module", autouse=True)
+def traffic(host) -> None:
+    """Completions through Nginx, then long enough for two scrapes of the counters they moved."""
+    body = json.dumps({"model": "smollm2-135m-instruct", "max_tokens": 16,
+                       "messages": [{"role": "user", "content": "Name a colour."}]})
+    for _ in range(3):
+        host.check_output("curl -sS %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '%s' "
+                          "https://127.0.0.1/v1/chat/completions" % (CA, key(host, "alice"), body))
+    time.sleep(35)
+
+
+def test_every_scrape_target_is_up(host) -> None:
+    targets = prometheus(host, "targets")["data"]["activeTargets"]
+    jobs = sorted(target["labels"]["job"] for target in targets)
+    print("targets: %s" % ", ".join("%s=%s" % (t["labels"]["job"], t["health"]) for t in targets))
+    assert jobs == ["engine", "node", "prometheus"]
+    assert all(target["health"] == "up" for target in targets), targets
+    assert {(s["metric"]["job"], s["value"][1]) for s in query(host, "up")} == {
+        ("engine", "1"), ("node", "1"), ("prometheus", "1")}
+
+
+def test_prometheus_loaded_every_rule_healthy(host) -> None:
+    loaded = [rule for group in prometheus(host, "rules")["data"]["groups"] for rule in group["rules"]]
+    names = sorted(rule["name"] for rule in loaded)
+    assert names == sorted(rule.get("record") or rule.get("alert") for rule in rules(host))
+    assert all(rule["health"] == "ok" for rule in loaded), [r for r in loaded if r["health"] != "ok"]
+
+
+def test_every_rule_returns_series_from_live_data(host) -> None:
+    empty = []
+    for rule in rules(host):
+        expr = rule["expr"] if "record" in rule else THRESHOLD.sub("", rule["expr"])
+        series = query(host, expr)
+        print("%-24s %2d series  %s" % (rule.get("record") or rule.get("alert"), len(series), expr))
+        if not series:
+            empty.append(expr)
+    assert not empty, "no series for: %s" % empty
+
+
+def test_tokens_were_counted_after_the_traffic(host) -> None:
+    generated = query(host, "llm:generated_tokens:rate5m")
+    assert generated and float(generated[0]["value"][1]) > 0, generated
+    assert generated[0]["metric"]["engine"] == "llamacpp"
+
+
+def test_the_models_filesystem_is_the_one_labelled(host) -> None:
+    labelled = query(host, 'node_filesystem_size_bytes{frontier_models="true"}')
+    assert len(labelled) == 1, labelled
+    mount = labelled[0]["metric"]["mountpoint"]
+    # node-exporter reports the host's mount point (it reads the host's root under /host).
+    assert host.run("findmnt -n -o TARGET --target /var/lib/frontier-llm/models").stdout.strip() == mount
+
+
+def test_prometheus_is_for_the_operator_key_only(host) -> None:
+    for name, wanted in (("alice", "403"), (None, "401")):
+        auth = "-H 'Authorization: Bearer %s'" % key(host, name) if name else ""
+        code = host.check_output("curl -s -o /dev/null -w '%%{http_code}' %s %s https://127.0.0.1/prometheus/api/v1/query?query=up"
+                                 % (CA, auth))
+        assert code == wanted, (name, code)
+
+
+def test_nothing_but_nginx_is_published(host) -> None:
+    for service in ("prometheus", "node-exporter", "llamacpp"):
+        container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
+        assert host.check_output("docker port %s" % container) == "", service
