@@ -17,13 +17,15 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv site sandbox-key destroy-sandbox site-test plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+.PHONY: help venv site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
 
 help:
 	@echo "make site [CHECK=1]        run site.yml on the local sandbox host (inventories/sandbox), CHECK=1: --check --diff"
 	@echo "make site INVENTORY=inventories/local   provision this machine itself; INVENTORY=... any inventory"
 	@echo "make sandbox-key           print the sandbox's API key alone"
 	@echo "make destroy-sandbox       remove the sandbox host (and only it)"
+	@echo "make rollout INVENTORY=... the stack in batches (canary, 25%, rest) behind a health gate"
+	@echo "make doctor [INVENTORY=...] read-only diagnosis of each host's stack"
 	@echo "make test                  the whole test suite (lint, sanity, unit, molecule, the sandbox site run)"
 	@echo "make lint | sanity | unit  one stage of it"
 	@echo "make molecule SCENARIO=x   one Molecule scenario (default: $(SCENARIO))"
@@ -55,10 +57,16 @@ sandbox-key:
 destroy-sandbox: venv
 	$(BIN)/ansible-playbook playbooks/sandbox.yml -i inventories/sandbox -e sandbox_state=absent
 
+rollout: venv
+	$(BIN)/ansible-playbook playbooks/rollout.yml -i $(or $(INVENTORY),inventories/sandbox) -e sandbox_cache_dir=$(CURDIR)/.cache $(ARGS)
+
+doctor: venv
+	$(BIN)/ansible-playbook playbooks/doctor.yml -i $(or $(INVENTORY),inventories/sandbox) $(ARGS)
+
 plan: venv
 	$(BIN)/ansible-playbook playbooks/plan.yml -i $(or $(INVENTORY),inventories/examples) $(ARGS)
 
-test: lint sanity unit molecule-all site-test
+test: lint sanity unit promtool molecule-all site-test fleet-test
 
 lint: yamllint ansible-lint
 
@@ -83,6 +91,14 @@ molecule: venv images
 
 molecule-all: venv images
 	tests/molecule-all.sh
+
+# The stack's Prometheus rules, checked and unit-tested by Debian's promtool.
+promtool: venv images
+	tests/promtool.sh
+
+# Rollout in batches and the doctor on four sandbox hosts.
+fleet-test: venv images
+	tests/fleet.sh
 
 # The main command as a newcomer runs it: make site, its second run, sandbox-key, destroy-sandbox.
 site-test: venv images

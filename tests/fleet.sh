@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Fleet rollout and the doctor on four real hosts: sandbox containers (frontier.llm.sandbox) with their own Docker
+# engines, serving SmolLM2 with llama.cpp's llama-server behind Nginx, provisioned by site.yml (tests/fleet).
+#  1. A rollout of a new plan (planner_ctx 1024) in which the 25% batch's host fails its health gate: the canary is
+#     updated, the failed host is rolled back to its last healthy release, the last two hosts are left untouched,
+#     the summary says so, and the run exits non-zero.
+#  2. A clean rollout converges all four; a second one changes nothing.
+#  3. doctor.yml finds nothing on a healthy fleet, then finds the container OOM-killed on purpose on one host,
+#     and nothing on the others.
+# shellcheck disable=SC2015  # pass and fail always return 0, so A && pass || fail is an if-then-else
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
+inv=tests/fleet
+log=$(mktemp -d /tmp/frontier-fleet.XXXXXX)
+failures=0
+fail() { echo "fleet: FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "fleet: ok: $*"; }
+run() { ansible-playbook -i "$inv" -e sandbox_cache_dir="$PWD/.cache" -e sandbox_https_port=8450 "$@"; }
+ctx() { docker exec "$1" python3 -c 'import json; print(json.load(open("/opt/frontier-llm/plan.json"))["env"]["LLAMA_ARG_CTX_SIZE"])'; }
+result() { python3 -c 'import json, sys; print(json.load(open("plans/rollout.json"))[sys.argv[1]]["state"])' "$1"; }
+destroy() { run playbooks/sandbox.yml -e sandbox_state=absent >"$log/destroy.log" 2>&1; }
+
+destroy
+start=$(date +%s)
+if run site.yml >"$log/site.log" 2>&1; then
+  pass "site.yml provisioned four hosts in $(( $(date +%s) - start ))s"
+else
+  tail -n 40 "$log/site.log"; fail "site.yml on the fleet"; destroy; exit 1
+fi
+before=$(ctx fleet-a)
+
+start=$(date +%s)
+if run playbooks/rollout.yml -e planner_ctx=1024 -e fleet_broken_host=fleet-b >"$log/rollout1.log" 2>&1; then
+  fail "the rollout with a broken host exited 0"
+else
+  pass "the rollout with a broken host exited non-zero ($(( $(date +%s) - start ))s)"
+fi
+[ "$(result fleet-a)" = updated ] && pass "canary fleet-a updated" || fail "fleet-a: $(result fleet-a)"
+[ "$(result fleet-b)" = failed ] && pass "fleet-b failed its health gate: $(python3 -c 'import json; print(json.load(open("plans/rollout.json"))["fleet-b"]["reason"][:160])')" \
+  || fail "fleet-b: $(result fleet-b)"
+for host in fleet-c fleet-d; do
+  [ "$(result $host)" = untouched ] && pass "$host untouched by the summary" || fail "$host: $(result $host)"
+  [ "$(ctx $host)" = "$before" ] && pass "$host still serves the old plan (ctx $before)" || fail "$host was changed: ctx $(ctx $host)"
+done
+[ "$(ctx fleet-a)" != "$before" ] && pass "fleet-a serves the new plan (ctx $(ctx fleet-a))" || fail "fleet-a still has ctx $before"
+[ "$(ctx fleet-b)" = "$before" ] && pass "fleet-b was rolled back to its last healthy release (ctx $before)" || fail "fleet-b: ctx $(ctx fleet-b)"
+code=$(docker exec fleet-b curl -s -o /dev/null -w '%{http_code}' --cacert /opt/frontier-llm/nginx/tls/cert.pem https://127.0.0.1/healthz)
+[ "$code" = 200 ] && pass "fleet-b answers again after its rollback" || fail "fleet-b after the rollback: HTTP $code"
+grep -q "updated 1, failed 1, untouched 2" "$log/rollout1.log" && pass "the summary table says updated 1, failed 1, untouched 2" \
+  || fail "no summary line in the rollout output"
+
+if run playbooks/rollout.yml -e planner_ctx=1024 >"$log/rollout2.log" 2>&1; then
+  all=$(python3 -c 'import json; print(" ".join(sorted(set(v["state"] for v in json.load(open("plans/rollout.json")).values()))))')
+  [ "$all" = updated ] && pass "a clean rollout converged all four hosts" || fail "clean rollout states: $all"
+else
+  tail -n 30 "$log/rollout2.log"; fail "the clean rollout"
+fi
+start=$(date +%s)
+if run playbooks/rollout.yml -e planner_ctx=1024 >"$log/rollout3.log" 2>&1; then
+  changed=$(grep -E '^fleet-[a-d] +: ' "$log/rollout3.log" | grep -v 'changed=0' || true)
+  [ -z "$changed" ] && pass "a second rollout changed nothing ($(( $(date +%s) - start ))s)" || fail "second rollout changed: $changed"
+else
+  tail -n 30 "$log/rollout3.log"; fail "the second rollout"
+fi
+
+if run playbooks/doctor.yml >"$log/doctor1.log" 2>&1; then
+  pass "doctor.yml found nothing on the healthy fleet"
+else
+  grep -E "problem|FAILED" "$log/doctor1.log" | head; fail "doctor.yml on the healthy fleet"
+fi
+# A real OOM kill: a process of the stack's project allocating 64 MiB under a 16 MiB limit, in fleet-c's engine.
+docker exec fleet-c docker run --name frontier-llm-oom --label com.docker.compose.project=frontier-llm --memory 16m \
+  --memory-swap 16m frontier-llm/nginx:1.26-debian13 python3 -c 'x = bytearray(64 << 20)' >/dev/null 2>&1
+[ "$(docker exec fleet-c docker inspect -f '{{.State.OOMKilled}}' frontier-llm-oom)" = true ] \
+  && pass "the kernel OOM-killed the test container on fleet-c" || fail "the test container was not OOM-killed"
+if run playbooks/doctor.yml >"$log/doctor2.log" 2>&1; then
+  fail "doctor.yml exited 0 with an OOM-killed container"
+else
+  python3 - <<'PY' && pass "doctor.yml found the OOM kill on fleet-c and nothing elsewhere" || fail "doctor.json: $(cat plans/doctor.json)"
+import json
+found = json.load(open("plans/doctor.json"))
+assert [f["check"] for f in found["fleet-c"]] == ["oom"], found["fleet-c"]
+assert all(found[h] == [] for h in ("fleet-a", "fleet-b", "fleet-d")), found
+PY
+fi
+docker exec fleet-c docker rm -f frontier-llm-oom >/dev/null 2>&1
+
+destroy || fail "destroying the fleet"
+echo "fleet: logs in $log"
+[ "$failures" = 0 ] || { echo "fleet: $failures check(s) failed"; exit 1; }
+echo "fleet: all checks passed"
