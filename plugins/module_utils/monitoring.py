@@ -35,6 +35,8 @@ ROUTE_PREFIX = "/prometheus"
 ENGINE_METRICS = {"llamacpp": "/metrics"}
 RULE_FILES = "/etc/prometheus/rules/*.yml"
 _DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
+# Upstream's image has busybox wget, Debian's package image curl.
+_NODE_HEALTH = "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null || curl -fsS -o /dev/null http://127.0.0.1:%d/metrics"
 _SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)$")
 
 
@@ -95,10 +97,7 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
         "volumes": ["/:/host:ro"],
         "pid": "host",
         "networks": [network],
-        # Upstream's image has busybox wget, Debian's package image curl.
-        "healthcheck": {"test": ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null "
-                                 "|| curl -fsS -o /dev/null http://127.0.0.1:%d/metrics" % (NODE_EXPORTER_PORT,
-                                                                                         NODE_EXPORTER_PORT)],
+        "healthcheck": {"test": ["CMD-SHELL", _NODE_HEALTH % (NODE_EXPORTER_PORT, NODE_EXPORTER_PORT)],
                         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
     }
     node_exporter.update(_limits(plan["components"]["node_exporter"]))

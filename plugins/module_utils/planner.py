@@ -231,6 +231,12 @@ def _numa(host: Dict[str, Any], service: str, limit_mb: int) -> Tuple[Dict[str, 
     nodes = host["numa_nodes"]
     if len(nodes) < 2:
         return {}, []
+    usable = set(host["usable_cpus"] or [])
+    if usable:
+        # Only the nodes with CPUs the engine may run on (its cgroup's cpuset): never pin it elsewhere.
+        nodes = [node for node in nodes if usable & set(parse_cpulist(str(node["cpus"])))]
+        if not nodes:
+            return {}, []
     ordered = sorted(nodes, key=lambda node: (-int(node["memory_mb"]), int(node["id"])))
     chosen: List[Mapping[str, Any]] = []
     for node in ordered:
@@ -238,8 +244,8 @@ def _numa(host: Dict[str, Any], service: str, limit_mb: int) -> Tuple[Dict[str, 
         if sum(int(n["memory_mb"]) for n in chosen) >= limit_mb:
             break
     cpus = sorted(set().union(*(parse_cpulist(str(node["cpus"])) for node in chosen)))
-    if host["usable_cpus"]:
-        cpus = [cpu for cpu in cpus if cpu in set(host["usable_cpus"])] or cpus
+    if usable:
+        cpus = [cpu for cpu in cpus if cpu in usable]
     ids = sorted(int(node["id"]) for node in chosen)
     warnings = []
     if len(chosen) > 1:
@@ -247,6 +253,40 @@ def _numa(host: Dict[str, Any], service: str, limit_mb: int) -> Tuple[Dict[str, 
                         "traffic crosses the interconnect" % (service, limit_mb, ",".join(map(str, ids))))
     return {service: {"nodes": ids, "cpuset_cpus": format_cpulist(cpus),
                       "cpuset_mems": ",".join(map(str, ids)), "cpu_count": len(cpus)}}, warnings
+
+
+PER_MODEL_KEYS = ("ctx", "parallel", "kv_cache_type")
+# The variable each engine reads a setting from, for every model it serves (Ollama's server-wide settings).
+ENGINE_SETTING_VARS = {
+    "ollama": {"ctx": "OLLAMA_CONTEXT_LENGTH", "parallel": "OLLAMA_NUM_PARALLEL", "kv_cache_type": "OLLAMA_KV_CACHE_TYPE"},
+    "mistralrs": {"ctx": "the server's max sequence length", "parallel": "MISTRAL_MAX_SEQS",
+                  "kv_cache_type": "the server's cache type"},
+}
+
+
+def _per_model_settings(model_list: List[Any], engine: str, settings: Dict[str, Any]) -> Dict[str, Any]:
+    """The settings with the models' own ctx, parallel and kv_cache_type, where the engine can honour them.
+
+    llama-server serves one model, so that model's values are the server's. Ollama and mistral.rs take
+    one value for every model they serve: a model's value that differs from it would size the model
+    with a setting the engine never receives, so it is refused, naming the model and the setting.
+    """
+    result = dict(settings)
+    for entry in model_list:
+        if not isinstance(entry, Mapping):
+            continue
+        for key in PER_MODEL_KEYS:
+            value = entry.get(key)
+            if value is None or value == settings[key]:
+                continue
+            if engine == "llamacpp":
+                result[key] = value
+            else:
+                raise PlanError("model %s: %s %r cannot be honoured: %s has one %s for every model (the plan's is %r); "
+                                "set planner_%s for the host instead, or drop the model's %s"
+                                % (entry.get("name", "?"), key, value, engine, ENGINE_SETTING_VARS[engine][key],
+                                   settings[key], key, key))
+    return result
 
 
 def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, profile: str,
@@ -284,7 +324,8 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
         raise PlanError("facts.memtotal_mb: %d MiB leaves no memory after the reserves (budget %d MiB)"
                         % (host["memtotal_mb"], budget_mb))
 
-    # Models
+    # Models. The engine receives one value of each setting: a per-model one must be that value.
+    settings = _per_model_settings(model_list, engine, settings)
     models: List[Dict[str, Any]] = []
     for entry in model_list:
         per_model = dict(settings)
@@ -341,8 +382,10 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
         warnings.append("%s: mem_limit %d MiB is below the %d MiB its resident models need with %d%% headroom"
                         % (service, engine_limit, need_mb, round(headroom * 100)))
 
-    # Monitoring services, scaled down on small budgets.
-    scale = 0.5 if budget_mb < LOW_MEMORY_BUDGET_MB else 1.0
+    # Monitoring services, scaled down on small budgets: continuously, from half below half the low-memory budget
+    # to full at it, so that a budget's share left to the engine never shrinks as the budget grows (more RAM never
+    # turns a fitting plan into a refusal).
+    scale = min(1.0, max(0.5, budget_mb / float(LOW_MEMORY_BUDGET_MB)))
     components: Dict[str, Dict[str, Any]] = {}
     cpu_pool = float(vm_cpus if mac else host["vcpus"])
     for name, (limit, reservation, cpus) in COMPONENTS.items():

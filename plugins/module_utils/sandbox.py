@@ -52,6 +52,8 @@ def settings_errors(settings: Mapping[str, Any]) -> List[str]:
     if not is_ip(bind):
         errors.append("sandbox_https_bind: %r is not an IP address such as 127.0.0.1" % (bind,))
     port = settings.get("sandbox_https_port")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)  # -e sandbox_https_port=8450 gives a string
     last = 65535 - max(len(hosts) - 1, 0)
     if isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= last:
         errors.append("sandbox_https_port: %r must be a port from 1024 to %d (one per sandbox host)" % (port, last))

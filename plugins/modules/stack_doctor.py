@@ -43,8 +43,10 @@ options:
     default: 1h
 attributes:
   check_mode:
+    description: Reads only; runs the same in check mode.
     support: full
   diff_mode:
+    description: Nothing to show as a diff.
     support: none
 notes:
   - Needs the C(docker) CLI with Compose v2 on the host. The kernel log is read with C(journalctl -k) where systemd's
@@ -112,7 +114,7 @@ def _vmstat() -> Dict[str, int]:
     values: Dict[str, int] = {}
     with open("/proc/vmstat") as handle:
         for line in handle:
-            key, _, value = line.partition(" ")
+            key, _sep, value = line.partition(" ")
             if key in ("pswpin", "pswpout"):
                 values[key] = int(value)
     return values
@@ -129,7 +131,7 @@ def _memtotal_mb() -> int:
 def _kernel_log(module: AnsibleModule, since: str) -> Tuple[List[str], str]:
     journalctl = module.get_bin_path("journalctl")
     if journalctl:
-        rc, out, _ = module.run_command([journalctl, "-k", "-q", "--no-pager", "--since", "-" + since])
+        rc, out, _err = module.run_command([journalctl, "-k", "-q", "--no-pager", "--since", "-" + since])
         if rc == 0:
             return out.splitlines(), "journalctl"
     dmesg = module.get_bin_path("dmesg")
@@ -175,10 +177,10 @@ def main() -> None:
         containers = json.loads(out)
     stats: Dict[str, int] = {}
     if ids:
-        rc, out, _ = module.run_command([docker, "stats", "--no-stream", "--format", "{{json .}}"] + ids)
+        rc, out, _err = module.run_command([docker, "stats", "--no-stream", "--format", "{{json .}}"] + ids)
         for line in out.splitlines() if rc == 0 else []:
             entry = json.loads(line)
-            used = _bytes(str(entry.get("MemUsage", "")).split("/")[0])
+            used = _bytes(str(entry.get("MemUsage", "")).split("/", maxsplit=1)[0])
             if used is not None:
                 stats[str(entry.get("Name", ""))] = used
 

@@ -89,11 +89,15 @@ def test_linux_budget_and_monitoring_defaults() -> None:
     assert plan["components"]["nginx"]["mem_reservation_mb"] == 256
 
 
-def test_monitoring_halved_on_small_budgets() -> None:
+def test_monitoring_scales_down_with_small_budgets_continuously() -> None:
     plan = resource_plan(linux(16), models=["mistral:7b-instruct-q4_K_M"])
     assert plan["profile"] == "low_memory"
-    assert plan["components"]["prometheus"]["mem_limit_mb"] == 1024
+    # A 14,746 MiB budget is 90% of the 16 GiB low-memory budget: Prometheus gets 90% of its 2048 MiB.
+    assert plan["budget_mb"] == 14746
+    assert plan["components"]["prometheus"]["mem_limit_mb"] == int(2048 * 14746 / 16384)
     assert plan["env"]["OLLAMA_KEEP_ALIVE"] == "1m"
+    # Half at most: below half the low-memory budget the monitoring keeps half its limits.
+    assert resource_plan(linux(8), models=["mistral:7b-instruct-q4_K_M"])["components"]["prometheus"]["mem_limit_mb"] == 1024
 
 
 def test_cgroup_limit_lowers_the_budget() -> None:
@@ -290,7 +294,8 @@ def test_invariants(case: Dict[str, Any], ram_mb: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(plans, host_ram, st.integers(min_value=1, max_value=512 * 1024))
+# Small steps too: a window where more RAM refuses a plan may be a few hundred MiB wide.
+@given(plans, host_ram, st.one_of(st.integers(min_value=1, max_value=4096), st.integers(min_value=1, max_value=512 * 1024)))
 def test_limits_never_decrease_as_ram_grows(case: Dict[str, Any], ram_mb: int, more_mb: int) -> None:
     def plan_for(mb: int) -> Dict[str, Any]:
         return resource_plan(linux(mb / 1024, vcpus=case["vcpus"], cores=max(1, case["vcpus"] // 2)),
@@ -301,6 +306,19 @@ def test_limits_never_decrease_as_ram_grows(case: Dict[str, Any], ram_mb: int, m
     for name, entry in small["components"].items():
         assert large["components"][name]["mem_limit_mb"] >= entry["mem_limit_mb"], name
     assert large["fits"] or not small["fits"]
+
+
+@pytest.mark.parametrize("models", [["llama2:13b-chat-q4_K_M"], ["mistral:7b-instruct-q4_K_M"],
+                                    ["codestral:22b-v0.1-q5_K_M", "mistral:7b-instruct-q4_K_M"]])
+@pytest.mark.parametrize("profile", ["auto"] + sorted(PROFILES))
+def test_once_a_plan_fits_more_ram_never_refuses_it(models: List[str], profile: str) -> None:
+    """A fine sweep of RAM (64 MiB steps, 6 to 48 GiB): fits must never go from true back to false."""
+    fitted_at = None
+    for ram_mb in range(6 * 1024, 48 * 1024, 64):
+        fits = resource_plan(linux(ram_mb / 1024), models=models, profile=profile)["fits"]
+        if fits and fitted_at is None:
+            fitted_at = ram_mb
+        assert fits or fitted_at is None, "fits at %d MiB, refused at %d MiB" % (fitted_at, ram_mb)
 
 
 @settings(max_examples=100, deadline=None)
@@ -393,6 +411,47 @@ def test_filter_wraps_errors_and_names_the_filter() -> None:
 
 def test_plan_does_not_mutate_its_inputs() -> None:
     facts, models = linux(64), [{"name": "mistral:7b-instruct-q4_K_M", "ctx": 8192}]
+    # ctx 8192 is the host's too, so ollama can honour it; the model dict must come back unchanged.
     before = copy.deepcopy((facts, models))
-    resource_plan(facts, models=models)
+    resource_plan(facts, models=models, ctx=8192)
     assert (facts, models) == before
+
+
+def test_numa_never_pins_the_engine_outside_the_usable_cpus() -> None:
+    # 0.1.0 pinned this engine to cpuset 0-11 with 12 threads: CPUs the host's cgroup does not allow.
+    nodes = [{"id": 0, "cpus": "0-11", "memory_mb": 32 * 1024}, {"id": 1, "cpus": "12-23", "memory_mb": 32 * 1024}]
+    facts = linux(64, vcpus=24, cores=24, numa_nodes=nodes, usable_cpus=[20, 21])
+    plan = resource_plan(facts, models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"] == {"nodes": [1], "cpuset_cpus": "20-21", "cpuset_mems": "1", "cpu_count": 2}
+    assert plan["components"]["ollama"]["cpus"] <= 2
+    assert plan["env"]["OLLAMA_NUM_THREAD"] == "2"
+
+
+def test_numa_takes_the_usable_cpus_of_every_node_it_spans() -> None:
+    nodes = [{"id": 0, "cpus": "0-11", "memory_mb": 8 * 1024}, {"id": 1, "cpus": "12-23", "memory_mb": 8 * 1024}]
+    facts = linux(16, vcpus=24, cores=24, numa_nodes=nodes, usable_cpus=[2, 3, 20, 21])
+    plan = resource_plan(facts, models=["llama2:13b-chat-q4_K_M"], profile="large")
+    assert plan["numa"]["ollama"]["cpuset_cpus"] == "2-3,20-21"
+
+
+def test_a_per_model_setting_ollama_cannot_honour_is_refused() -> None:
+    # 0.1.0 sized this model with parallel 1 and fitted it, while OLLAMA_NUM_PARALLEL said 8.
+    with pytest.raises(PlanError, match=r"model qwen2.5-coder:32b-instruct-q8_0: parallel 1 cannot be honoured: "
+                                        r"ollama has one OLLAMA_NUM_PARALLEL for every model \(the plan's is 8\)"):
+        resource_plan(linux(52), models=[{"name": "qwen2.5-coder:32b-instruct-q8_0", "parallel": 1}],
+                      profile="high_throughput")
+    with pytest.raises(PlanError, match="ctx 16384 cannot be honoured: ollama has one OLLAMA_CONTEXT_LENGTH"):
+        resource_plan(linux(64), models=[{"name": "mistral:7b-instruct-q4_K_M", "ctx": 16384}])
+
+
+def test_a_per_model_setting_equal_to_the_engines_is_accepted() -> None:
+    plan = resource_plan(linux(64), models=[{"name": "mistral:7b-instruct-q4_K_M", "parallel": 4}], profile="small")
+    assert plan["env"]["OLLAMA_NUM_PARALLEL"] == "4"
+
+
+def test_llamacpp_takes_its_one_models_settings_as_the_servers() -> None:
+    from test_stack import SMOLLM2
+    plan = resource_plan(linux(16), models=[dict(SMOLLM2, parallel=2, ctx=1024)], engine="llamacpp", profile="small")
+    assert plan["env"]["LLAMA_ARG_N_PARALLEL"] == "2"
+    assert plan["env"]["LLAMA_ARG_CTX_SIZE"] == str(2 * 1024)
+    assert plan["models"][0]["parallel"] == 2 and plan["models"][0]["ctx"] == 1024

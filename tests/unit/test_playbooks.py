@@ -109,3 +109,18 @@ def test_site_refuses_bad_stack_variables_in_the_preflight(tmp_path: Path, varia
     assert "localhost: " in proc.stdout
     # The refusal came in the read-only first play: nothing of the later plays ran.
     assert "Tune the kernel" not in proc.stdout and "changed=0" in proc.stdout
+
+
+def test_the_example_fleet_inventories_share_their_group_variables(tmp_path: Path) -> None:
+    groups = {}
+    for name in ("staging", "production"):
+        proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(ROOT / "inventories/example" / name), "--list"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True)
+        inventory = json.loads(proc.stdout)
+        groups[name] = {group for group in ("mac_studios", "linux_gpu", "linux_cpu") if inventory.get(group, {}).get("hosts")}
+        hostvars = inventory["_meta"]["hostvars"]
+        gpu_host = inventory["linux_gpu"]["hosts"][0]
+        # One file sets these for both inventories: group_vars is a link to inventories/example/group_vars.
+        assert hostvars[gpu_host]["planner_ctx"] == 8192
+        assert hostvars[gpu_host]["stack_api_keys"] == [{"name": "apps"}, {"name": "ci"}]
+    assert groups == {"staging": {"linux_gpu", "linux_cpu"}, "production": {"mac_studios", "linux_gpu", "linux_cpu"}}

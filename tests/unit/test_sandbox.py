@@ -40,7 +40,7 @@ def test_no_sandbox_hosts_is_accepted() -> None:
     ("sandbox_https_bind", "127.0.0.1:80", "not an IP address"),
     ("sandbox_https_port", 443, "from 1024"),
     ("sandbox_https_port", 65536, "from 1024"),
-    ("sandbox_https_port", "8443", "from 1024"),
+    ("sandbox_https_port", "84x3", "from 1024"),
     ("sandbox_https_port", True, "from 1024"),
 ])
 def test_each_unsafe_value_is_refused_naming_the_variable(name: str, value: Any, needle: str) -> None:
@@ -48,6 +48,11 @@ def test_each_unsafe_value_is_refused_naming_the_variable(name: str, value: Any,
     assert len(errors) == 1, errors
     assert needle in errors[0]
     assert (name if name != "sandbox_hosts" else "frontier_sandbox") in errors[0]
+
+
+def test_a_port_given_on_the_command_line_as_text_is_accepted() -> None:
+    assert settings_errors(dict(good(), sandbox_https_port="8450")) == []
+    assert settings_errors(dict(good(), sandbox_https_port="80")) != []
 
 
 def test_the_last_port_leaves_room_for_every_host() -> None:

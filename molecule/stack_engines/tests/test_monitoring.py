@@ -54,7 +54,7 @@ def traffic(host) -> None:
     """Completions through Nginx, then long enough for two scrapes of the counters they moved."""
     body = json.dumps({"model": "smollm2-135m-instruct", "max_tokens": 16,
                        "messages": [{"role": "user", "content": "Name a colour."}]})
-    for _ in range(3):
+    for _attempt in range(3):
         host.check_output("curl -sS %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '%s' "
                           "https://127.0.0.1/v1/chat/completions" % (CA, key(host, "alice"), body))
     time.sleep(35)
