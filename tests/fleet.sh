@@ -45,7 +45,9 @@ for host in fleet-c fleet-d; do
 done
 [ "$(ctx fleet-a)" != "$before" ] && pass "fleet-a serves the new plan (ctx $(ctx fleet-a))" || fail "fleet-a still has ctx $before"
 [ "$(ctx fleet-b)" = "$before" ] && pass "fleet-b was rolled back to its last healthy release (ctx $before)" || fail "fleet-b: ctx $(ctx fleet-b)"
-code=$(docker exec fleet-b curl -s -o /dev/null -w '%{http_code}' --cacert /opt/frontier-llm/nginx/tls/cert.pem https://127.0.0.1/healthz)
+# fleet-b is published on this machine's loopback at 8450 + its index (1); its certificate names 127.0.0.1.
+docker exec fleet-b cat /opt/frontier-llm/nginx/tls/cert.pem >"$log/fleet-b.pem"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$log/fleet-b.pem" https://127.0.0.1:8451/healthz)
 [ "$code" = 200 ] && pass "fleet-b answers again after its rollback" || fail "fleet-b after the rollback: HTTP $code"
 grep -q "updated 1, failed 1, untouched 2" "$log/rollout1.log" && pass "the summary table says updated 1, failed 1, untouched 2" \
   || fail "no summary line in the rollout output"

@@ -21,6 +21,7 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Dict, List, Mapping
 
@@ -36,6 +37,8 @@ ENGINE_METRICS = {"llamacpp": "/metrics"}
 RULE_FILES = "/etc/prometheus/rules/*.yml"
 _DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
 # Upstream's image has busybox wget, Debian's package image curl.
+# Every service of the stack but Nginx: no Linux capability, no privilege gained (setuid binaries, file caps).
+HARDENING: Dict[str, Any] = {"security_opt": ["no-new-privileges:true"], "cap_drop": ["ALL"]}
 _NODE_HEALTH = "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null || curl -fsS -o /dev/null http://127.0.0.1:%d/metrics"
 _SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)$")
 
@@ -84,6 +87,7 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
                                  "http://127.0.0.1:%d%s" % (PROMETHEUS_PORT, ROUTE_PREFIX)],
                         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "30s"},
     }
+    prometheus.update(copy.deepcopy(HARDENING))
     prometheus.update(_limits(plan["components"]["prometheus"]))
     node_exporter: Dict[str, Any] = {
         "image": images["node_exporter"],
@@ -100,6 +104,7 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
         "healthcheck": {"test": ["CMD-SHELL", _NODE_HEALTH % (NODE_EXPORTER_PORT, NODE_EXPORTER_PORT)],
                         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
     }
+    node_exporter.update(copy.deepcopy(HARDENING))
     node_exporter.update(_limits(plan["components"]["node_exporter"]))
     return {"prometheus": prometheus, "node-exporter": node_exporter}
 

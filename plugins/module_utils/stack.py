@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional
@@ -32,6 +33,8 @@ from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_
 from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
 
 PROJECT = "frontier-llm"
+# Every service but Nginx runs with no Linux capability and cannot gain privileges (setuid binaries, file caps).
+HARDENING = monitoring_utils.HARDENING
 NETWORK = "backend"
 
 # How each engine runs in a container: its port, where its models live, its healthcheck and
@@ -159,6 +162,7 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
                         "start_period": start_period},
         "stop_grace_period": "30s",
     }
+    engine_service.update(copy.deepcopy(HARDENING))
     engine_service.update(_limits(plan["components"][service]))
     placement = (numa or {}).get(service)
     if placement:
@@ -183,6 +187,10 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         # finds the engine through Docker's DNS at request time and answers 502 until it is up.
         "healthcheck": {"test": ["CMD", "curl", "-fsk", "-o", "/dev/null", "https://127.0.0.1/healthz"],
                         "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
+        # The master starts as root and hands the requests to unprivileged workers: it keeps only what that takes.
+        "security_opt": ["no-new-privileges:true"],
+        "cap_drop": ["ALL"],
+        "cap_add": ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"],
     }
     nginx.update(_limits(plan["components"]["nginx"]))
     project: Dict[str, Any] = {

@@ -125,3 +125,14 @@ def test_monitoring_without_its_images_is_refused() -> None:
     settings = dict(good_settings(), stack_monitoring=True, stack_prometheus_retention_time="15d",
                     stack_prometheus_retention_size="10GB", stack_prometheus_scrape_interval="15s")
     assert settings_errors(settings) == ["stack_images: no image for prometheus, node_exporter, which stack_monitoring deploys"]
+
+
+def test_every_service_drops_its_capabilities_and_gains_no_privilege() -> None:
+    services = compose_project(llamacpp_plan(), MONITORED, monitoring=MONITORING)["services"]
+    for name, service in services.items():
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+        assert service["cap_drop"] == ["ALL"], name
+    # Nginx's master starts as root, binds and hands requests to unprivileged workers: only what that takes.
+    assert services["nginx"]["cap_add"] == ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]
+    assert all("cap_add" not in service for name, service in services.items() if name != "nginx")
+    assert all(not service.get("privileged") for service in services.values())

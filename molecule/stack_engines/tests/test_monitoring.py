@@ -114,3 +114,13 @@ def test_nothing_but_nginx_is_published(host) -> None:
     for service in ("prometheus", "node-exporter", "llamacpp"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         assert host.check_output("docker port %s" % container) == "", service
+
+
+def test_every_service_runs_without_capabilities_it_does_not_need(host) -> None:
+    for service in ("prometheus", "node-exporter", "llamacpp", "nginx"):
+        container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
+        config = json.loads(host.check_output("docker inspect %s" % container))[0]["HostConfig"]
+        assert config["CapDrop"] == ["ALL"], service
+        assert "no-new-privileges:true" in config["SecurityOpt"], service
+        assert not config["Privileged"], service
+        assert config["CapAdd"] == (["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"] if service == "nginx" else None), service
