@@ -11,10 +11,9 @@ not just its type.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, List, Mapping
+from typing import Any, List, Mapping
 
-from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
-from ansible_collections.frontier.llm.plugins.module_utils.stack import check_image, check_path, is_ip
+from ansible_collections.frontier.llm.plugins.module_utils.stack import check_image, check_path, error_collector, is_ip
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MIRROR_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
@@ -28,13 +27,7 @@ def settings_errors(settings: Mapping[str, Any]) -> List[str]:
         (expanded), ``sandbox_https_bind`` and ``sandbox_https_port``.
     """
     errors: List[str] = []
-
-    def guard(check: Callable[[], Any]) -> None:
-        try:
-            check()
-        except PlanError as err:
-            errors.append(str(err))
-
+    guard = error_collector(errors)
     hosts = settings.get("sandbox_hosts")
     if not isinstance(hosts, list):
         errors.append("the group frontier_sandbox: expected a list of host names, got %r" % (hosts,))

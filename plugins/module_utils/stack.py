@@ -250,6 +250,18 @@ def is_ip(address: Any) -> bool:
     return True
 
 
+def error_collector(errors: List[str]) -> Callable[[Callable[[], Any]], None]:
+    """A function that runs a check and appends its PlanError's message to ``errors`` instead of raising."""
+
+    def guard(check: Callable[[], Any]) -> None:
+        try:
+            check()
+        except PlanError as err:
+            errors.append(str(err))
+
+    return guard
+
+
 def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any]] = None) -> List[str]:
     """Every problem with the stack role's variables, each naming the variable and the value.
 
@@ -258,13 +270,7 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
     sources that cannot inject anything into a config file or a root command.
     """
     errors: List[str] = []
-
-    def guard(check: Callable[[], Any]) -> None:
-        try:
-            check()
-        except PlanError as err:
-            errors.append(str(err))
-
+    guard = error_collector(errors)
     for name in ("stack_root", "stack_models_dir"):
         guard(lambda name=name: check_path(settings.get(name), name))
     root, models = str(settings.get("stack_root")).rstrip("/"), str(settings.get("stack_models_dir")).rstrip("/")
