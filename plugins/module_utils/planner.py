@@ -36,6 +36,7 @@ Rules, with their sources and where we depart from the seed guide (resource-allo
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.frontier.llm.plugins.module_utils.hostinfo import format_cpulist, parse_cpulist
@@ -74,6 +75,10 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
     "node_exporter": (128, 64, 0.25),
 }
 RUNTIMES = ("auto", "container", "native")
+# Ollama's OLLAMA_KEEP_ALIVE: a Go duration (5m, 1h30m), a number of seconds, or a negative value for ever.
+KEEP_ALIVE_RE = re.compile(r"^(-?[0-9]+|-?([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$")
+# Docker refuses a memory limit below 6 MiB.
+DOCKER_MIN_MEMORY_MB = 6
 COMPONENT_KEYS = ("mem_limit_mb", "mem_reservation_mb", "mem_limit", "mem_reservation", "cpus")
 
 LINUX_RESERVE = (0.10, 1024, 8192)
@@ -100,7 +105,10 @@ def _host(facts: Any) -> Dict[str, Any]:
     ours = facts.get("frontier_llm") or {}
     if not isinstance(ours, Mapping):
         raise PlanError("facts.frontier_llm: expected a dict (from frontier.llm.host_facts), got %r" % (ours,))
-    vcpus = positive_int(facts.get("processor_vcpus") or facts.get("processor_nproc") or 1, "facts.processor_vcpus")
+    if facts.get("processor_vcpus") is not None:
+        vcpus = positive_int(facts["processor_vcpus"], "facts.processor_vcpus")
+    else:
+        vcpus = positive_int(facts.get("processor_nproc") or 1, "facts.processor_nproc")
     physical = ours.get("physical_cores")
     if physical is None and facts.get("processor_cores") and facts.get("processor_count"):
         physical = int(facts["processor_cores"]) * int(facts["processor_count"])
@@ -120,6 +128,12 @@ def _host(facts: Any) -> Dict[str, Any]:
         if not isinstance(node, Mapping) or not {"id", "cpus", "memory_mb"} <= set(node):
             raise PlanError("facts.frontier_llm.numa_nodes[%d]: expected a dict with id, cpus and memory_mb, got %r"
                             % (index, node))
+        try:
+            parse_cpulist(str(node["cpus"]))
+        except ValueError:
+            raise PlanError("facts.frontier_llm.numa_nodes[%d].cpus: %r is not a CPU list such as 0-7,16-23"
+                            % (index, node["cpus"])) from None
+        positive_int(node["memory_mb"], "facts.frontier_llm.numa_nodes[%d].memory_mb" % index, allow_zero=True)
     return {
         "system": system,
         "memtotal_mb": memtotal,
@@ -149,7 +163,7 @@ def _settings(profile: str, overrides: Mapping[str, Any]) -> Dict[str, Any]:
     if settings["kv_cache_type"] not in KV_BYTES_PER_ELEMENT:
         raise PlanError("kv_cache_type: %r is unknown; choose one of %s"
                         % (settings["kv_cache_type"], ", ".join(KV_BYTES_PER_ELEMENT)))
-    if not isinstance(settings["keep_alive"], (str, int)) or isinstance(settings["keep_alive"], bool):
+    if isinstance(settings["keep_alive"], bool) or not KEEP_ALIVE_RE.match(str(settings["keep_alive"])):
         raise PlanError("keep_alive: %r is not a duration such as '5m' or a number of seconds" % (settings["keep_alive"],))
     if settings["num_thread"] is not None:
         settings["num_thread"] = positive_int(settings["num_thread"], "num_thread")
@@ -185,6 +199,9 @@ def _component_overrides(components: Any) -> Dict[str, Dict[str, Any]]:
                     raise PlanError(str(err)) from None
                 if entry[key_mb] == 0:
                     raise PlanError("components.%s.%s: %r must be > 0" % (service, key_size, values[key_size]))
+        if entry.get("mem_limit_mb") is not None and entry["mem_limit_mb"] < DOCKER_MIN_MEMORY_MB:
+            raise PlanError("components.%s: mem_limit %d MiB is below Docker's minimum of %d MiB"
+                            % (service, entry["mem_limit_mb"], DOCKER_MIN_MEMORY_MB))
         if "mem_limit_mb" in entry and "mem_reservation_mb" in entry and entry["mem_reservation_mb"] > entry["mem_limit_mb"]:
             raise PlanError("components.%s: mem_reservation %d MiB is above mem_limit %d MiB"
                             % (service, entry["mem_reservation_mb"], entry["mem_limit_mb"]))
@@ -391,7 +408,11 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
     for name, (limit, reservation, cpus) in COMPONENTS.items():
         entry = {"mem_limit_mb": int(limit * scale), "mem_reservation_mb": int(reservation * scale),
                  "cpus": min(cpus, cpu_pool)}
-        entry.update(component_overrides.get(name, {}))
+        override_entry = component_overrides.get(name, {})
+        entry.update(override_entry)
+        if "mem_reservation_mb" not in override_entry:
+            # A limit given alone lowers the default reservation with it, for every service alike.
+            entry["mem_reservation_mb"] = min(entry["mem_reservation_mb"], entry["mem_limit_mb"])
         if entry["mem_reservation_mb"] > entry["mem_limit_mb"]:
             raise PlanError("components.%s: mem_reservation %d MiB is above mem_limit %d MiB"
                             % (name, entry["mem_reservation_mb"], entry["mem_limit_mb"]))
@@ -532,6 +553,9 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
     overrides = {"ctx": ctx, "parallel": parallel, "max_loaded_models": max_loaded_models, "keep_alive": keep_alive,
                  "flash_attention": flash_attention, "kv_cache_type": kv_cache_type, "num_thread": num_thread}
     component_overrides = _component_overrides(components)
+    for service, entry in component_overrides.items():
+        if entry.get("cpus", 0) > host["vcpus"]:
+            raise PlanError("components.%s.cpus: %r is more than the host's %d vCPUs" % (service, entry["cpus"], host["vcpus"]))
 
     def attempt(name: str) -> Dict[str, Any]:
         return _plan_for_profile(host, list(models), engine, name, float(headroom), overrides,

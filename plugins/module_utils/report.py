@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping
 
-from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
 from ansible_collections.frontier.llm.plugins.module_utils.units import MIB, human_bytes
 
 
@@ -15,9 +15,26 @@ def _mib(value: int) -> str:
     return human_bytes(int(value) * MIB)
 
 
+# What a plan from frontier.llm.resource_plan holds that the renderings read.
+PLAN_KEYS = ("profile", "engine", "runtime", "backend", "budget_mb", "used_mb", "fits", "host", "components", "models",
+             "resident_models", "warnings")
+
+
+def check_plan(plan: Any, where: str) -> Mapping[str, Any]:
+    """Return ``plan``, or raise naming ``where`` when it is not a plan of frontier.llm.resource_plan."""
+    if not isinstance(plan, Mapping):
+        raise PlanError("%s: expected a plan (frontier.llm.resource_plan), got %r" % (where, type(plan).__name__))
+    missing = [key for key in PLAN_KEYS if key not in plan]
+    if missing:
+        raise PlanError("%s: not a plan of frontier.llm.resource_plan (missing %s)" % (where, ", ".join(missing)))
+    if plan["engine"] not in ENGINE_SERVICE or ENGINE_SERVICE[plan["engine"]] not in (plan["components"] or {}):
+        raise PlanError("%s: the plan's engine %r has no entry in its components" % (where, plan["engine"]))
+    return plan
+
+
 def host_markdown(plan: Mapping[str, Any], host: str = "host") -> str:
     """One host's plan: headline, service table, model table, Docker Desktop, NUMA, warnings."""
-    info = plan["host"]
+    info = check_plan(plan, "plan of %s" % host)["host"]
     lines: List[str] = [
         "### %s: %s profile, %s (%s, %s), %s" % (
             host, plan["profile"], plan["engine"], plan["runtime"], plan["backend"], "fits" if plan["fits"] else "DOES NOT FIT"),
@@ -53,9 +70,12 @@ def host_markdown(plan: Mapping[str, Any], host: str = "host") -> str:
 
 def fleet_markdown(plans: Mapping[str, Mapping[str, Any]], details: bool = True) -> str:
     """A table with a row per host, then (with ``details``) each host's tables."""
+    if not isinstance(plans, Mapping):
+        raise PlanError("plans: expected a dict of host -> plan, got %r" % (type(plans).__name__,))
     lines = ["| Host | Profile | Budget | Planned | Engine limit / reservation | Models | Fits |",
              "|---|---|---|---|---|---|---|"]
     for host, plan in plans.items():
+        check_plan(plan, "plans[%s]" % host)
         engine = plan["components"][ENGINE_SERVICE[plan["engine"]]]
         lines.append("| %s | %s | %s | %s | %s / %s | %s | %s |" % (
             host, plan["profile"], _mib(plan["budget_mb"]), _mib(plan["used_mb"]), _mib(engine["mem_limit_mb"]),

@@ -106,6 +106,8 @@ def resolve_model(model: Any, catalog: Optional[Mapping[str, Any]] = None) -> Tu
             warnings.append("model %r is the seed's spelling; the Ollama tag is %r" % (tag, ALIASES[tag]))
             tag = ALIASES[tag]
         if tag in catalog:
+            if not isinstance(catalog[tag], Mapping):
+                raise PlanError("catalog[%s]: expected a dict of model metadata, got %r" % (tag, catalog[tag]))
             base = dict(catalog[tag])
         elif tag in MODELS:
             base = dict(MODELS[tag])
@@ -138,6 +140,9 @@ def _validate_metadata(meta: Dict[str, Any], label: str) -> Dict[str, Any]:
         out["key_length"] = out["value_length"] = positive_int(meta["head_dim"], "model %s: head_dim" % label)
     else:
         # llama.cpp's fallback when the GGUF has no attention.key_length: n_embd / n_head.
+        if out["embedding_length"] < out["n_head"]:
+            raise PlanError("model %s: embedding_length %d is below n_head %d, a head size of 0: give head_dim or "
+                            "key_length" % (label, out["embedding_length"], out["n_head"]))
         out["key_length"] = out["value_length"] = out["embedding_length"] // out["n_head"]
     ctx = meta.get("context_length")
     out["context_length"] = None if ctx is None else positive_int(ctx, "model %s: context_length" % label)
@@ -153,7 +158,7 @@ def _validate_metadata(meta: Dict[str, Any], label: str) -> Dict[str, Any]:
         quant = meta.get("quant")
         if params is None or quant is None:
             raise PlanError("model %s: give file_bytes, or params and quant" % label)
-        if isinstance(params, bool) or not isinstance(params, (int, float)) or params <= 0:
+        if isinstance(params, bool) or not isinstance(params, (int, float)) or not math.isfinite(params) or params <= 0:
             raise PlanError("model %s: params %r must be a number > 0" % (label, params))
         if str(quant).upper() not in BITS_PER_WEIGHT:
             raise PlanError("model %s: quant %r is unknown; known: %s" % (label, quant, ", ".join(BITS_PER_WEIGHT)))

@@ -1,0 +1,65 @@
+"""Issue 9 item 7: every bad input is refused with a message naming the field and the value.
+
+Each case raised a raw Python error (ValueError, OverflowError, TypeError, KeyError) in 0.1.0, or was
+accepted silently and produced a plan Docker or the engine would refuse or misread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from ansible_collections.frontier.llm.plugins.module_utils.planner import resource_plan
+from ansible_collections.frontier.llm.plugins.module_utils.report import fleet_markdown, host_markdown
+from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
+from test_planner import linux
+
+MISTRAL = ["mistral:7b-instruct-q4_K_M"]
+META = {"name": "custom", "n_layer": 32, "n_head": 32, "n_head_kv": 8, "embedding_length": 4096, "vocab_size": 32000,
+        "quant": "Q4_K_M", "params": 7e9}
+NODES = [{"id": 0, "cpus": "0-7", "memory_mb": 32000}, {"id": 1, "cpus": "8-15", "memory_mb": 32000}]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: resource_plan(linux(64), models=[dict(META, params=float("nan"))]), "model custom: params nan must be a number > 0"),
+    (lambda: resource_plan(linux(64), models=[dict(META, params=float("inf"))]), "model custom: params inf must be a number > 0"),
+    (lambda: resource_plan(linux(64, physical_cores="eight"), models=MISTRAL), "facts.frontier_llm.physical_cores: 'eight'"),
+    (lambda: resource_plan(linux(64, numa_nodes=[dict(NODES[0], cpus="0-x"), NODES[1]]), models=MISTRAL),
+     "facts.frontier_llm.numa_nodes[0].cpus: '0-x' is not a CPU list"),
+    (lambda: resource_plan(linux(64), models=["mine"], catalog={"mine": 3}), "catalog[mine]: expected a dict of model metadata, got 3"),
+    (lambda: resource_plan(linux(64), models=[dict(META, embedding_length=16)]),
+     "model custom: embedding_length 16 is below n_head 32, a head size of 0"),
+    (lambda: resource_plan(linux(64), models=MISTRAL, components={"nginx": {"mem_limit_mb": 4}}),
+     "components.nginx: mem_limit 4 MiB is below Docker's minimum of 6 MiB"),
+    (lambda: resource_plan(linux(64), models=MISTRAL, components={"nginx": {"cpus": 64}}),
+     "components.nginx.cpus: 64.0 is more than the host's 16 vCPUs"),
+    (lambda: resource_plan(linux(64), models=MISTRAL, keep_alive="forever"), "keep_alive: 'forever' is not a duration"),
+    (lambda: resource_plan(dict(linux(64), processor_vcpus=0), models=MISTRAL), "facts.processor_vcpus: 0 must be > 0"),
+    (lambda: host_markdown({"engine": "ollama"}, "h1"), "plan of h1: not a plan of frontier.llm.resource_plan (missing profile"),
+    (lambda: fleet_markdown({"h1": {"x": 1}}), "plans[h1]: not a plan of frontier.llm.resource_plan"),
+    (lambda: fleet_markdown(["not", "a", "dict"]), "plans: expected a dict of host -> plan, got 'list'"),
+])
+def test_bad_input_is_refused_naming_the_field(call: Callable[[], Any], message: str) -> None:
+    with pytest.raises(PlanError) as err:
+        call()
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("keep_alive", ["5m", "1h30m", "90s", "0", "-1", 300, "2.5h"])
+def test_keep_alive_takes_ollamas_durations(keep_alive: Any) -> None:
+    assert resource_plan(linux(64), models=MISTRAL, keep_alive=keep_alive)["settings"]["keep_alive"] == keep_alive
+
+
+@pytest.mark.parametrize("service", ["ollama", "prometheus", "nginx"])
+def test_a_limit_given_alone_lowers_the_reservation_for_every_service(service: str) -> None:
+    # 0.1.0 clamped the engine's reservation to a lower limit but refused Prometheus's.
+    plan = resource_plan(linux(64), models=MISTRAL, components={service: {"mem_limit_mb": 100}})
+    assert plan["components"][service]["mem_limit_mb"] == 100
+    assert plan["components"][service]["mem_reservation_mb"] <= 100
+
+
+@pytest.mark.parametrize("service", ["ollama", "prometheus"])
+def test_a_reservation_given_above_its_limit_is_refused_for_every_service(service: str) -> None:
+    with pytest.raises(PlanError, match="components.%s: mem_reservation 200 MiB is above mem_limit 100 MiB" % service):
+        resource_plan(linux(64), models=MISTRAL, components={service: {"mem_limit_mb": 100, "mem_reservation_mb": 200}})
