@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.frontier.llm.plugins.module_utils.catalog import MODELS
 from ansible_collections.frontier.llm.plugins.module_utils.hostinfo import format_cpulist, parse_cpulist
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import (
     ENGINE_SERVICE,
@@ -515,7 +516,8 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
                   headroom: Any = 0.2, runtime: str = "auto", ctx: Any = None, parallel: Any = None,
                   max_loaded_models: Any = None, keep_alive: Any = None, flash_attention: Any = None,
                   kv_cache_type: Any = None, num_thread: Any = None, components: Any = None,
-                  os_reserve_mb: Any = None, catalog: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                  os_reserve_mb: Any = None, catalog: Optional[Mapping[str, Any]] = None,
+                  _no_suggestions: bool = False) -> Dict[str, Any]:
     """Plan one host's stack.
 
     :param facts: ``ansible_facts`` (``memtotal_mb``, ``processor_vcpus``, ``system``, ...) with
@@ -561,8 +563,21 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
         return _plan_for_profile(host, list(models), engine, name, float(headroom), overrides,
                                  component_overrides, runtime, os_reserve_mb, catalog)
 
-    if profile != "auto":
-        return attempt(profile)
+    plan = attempt(profile) if profile != "auto" else _auto(attempt)
+    if not plan["fits"] and not _no_suggestions:
+        suggestions = _suggestions(facts, list(models), plan, catalog,
+                                   dict(engine=engine, profile=profile, headroom=headroom, runtime=runtime, ctx=ctx,
+                                        parallel=parallel, max_loaded_models=max_loaded_models, keep_alive=keep_alive,
+                                        flash_attention=flash_attention, kv_cache_type=kv_cache_type,
+                                        num_thread=num_thread, components=components, os_reserve_mb=os_reserve_mb))
+        plan["suggestions"] = suggestions
+        plan["warnings"][0] += ("; it would fit with " + ", or with ".join(suggestions) if suggestions
+                                else "; no smaller context, cache or catalog model fits this host")
+    return plan
+
+
+def _auto(attempt: Callable[[str], Dict[str, Any]]) -> Dict[str, Any]:
+    """Profile auto: from the models' size class down to the most conservative profile that fits."""
     first = attempt("large")  # any profile: to learn the budget and model weights
     start = _size_class(first["models"], first["budget_mb"])
     tried: List[str] = []
@@ -574,3 +589,36 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
             break
     plan["notes"].insert(0, "profile auto: size class %s, tried %s, chose %s" % (start, ", ".join(tried), plan["profile"]))
     return plan
+
+
+def _suggestions(facts: Any, models: List[Any], plan: Mapping[str, Any], catalog: Optional[Mapping[str, Any]],
+                 args: Dict[str, Any]) -> List[str]:
+    """What would make a refused plan fit on this host: a smaller context, a q8_0 cache, a smaller model.
+
+    Each is planned for real (the same host, the other settings unchanged); only those that fit are named.
+    """
+    def fits(**change: Any) -> bool:
+        try:
+            return bool(resource_plan(facts, **dict(args, _no_suggestions=True, catalog=catalog, **change))["fits"])
+        except PlanError:
+            return False
+
+    found: List[str] = []
+    ctx = int(plan["settings"]["ctx"])
+    smaller = ctx // 2
+    while smaller >= 1024:
+        if fits(models=models, ctx=smaller):
+            found.append("planner_ctx: %d" % smaller)
+            break
+        smaller //= 2
+    if plan["settings"]["kv_cache_type"] == "f16" and fits(models=models, kv_cache_type="q8_0", flash_attention=True):
+        found.append("planner_kv_cache_type: q8_0 and planner_flash_attention: true")
+    if len(models) > 1 and fits(models=models[:1]):
+        found.append("only %s" % plan["models"][0]["name"] if plan["models"] else "fewer models")
+    largest = max(model["weights_bytes"] for model in plan["models"])
+    for tag in sorted(MODELS, key=lambda name: -(MODELS[name].get("file_bytes") or 0)):
+        size = MODELS[tag].get("file_bytes") or 0
+        if size and size < largest and fits(models=[tag]):
+            found.append("a smaller model such as %s" % tag)
+            break
+    return found

@@ -63,3 +63,32 @@ def test_a_limit_given_alone_lowers_the_reservation_for_every_service(service: s
 def test_a_reservation_given_above_its_limit_is_refused_for_every_service(service: str) -> None:
     with pytest.raises(PlanError, match="components.%s: mem_reservation 200 MiB is above mem_limit 100 MiB" % service):
         resource_plan(linux(64), models=MISTRAL, components={service: {"mem_limit_mb": 100, "mem_reservation_mb": 200}})
+
+
+def test_the_preflight_minimum_is_a_host_the_smallest_catalog_model_fits() -> None:
+    """Issue 9 item 6: the preflight admitted 8 GiB hosts on which no catalog model fits."""
+    import yaml
+    from pathlib import Path
+    from ansible_collections.frontier.llm.plugins.module_utils.catalog import MODELS
+    defaults = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/preflight/defaults/main.yml").read_text())
+    minimum = defaults["preflight_min_memory_mb"]
+    smallest = min(MODELS, key=lambda tag: MODELS[tag]["file_bytes"])
+    assert resource_plan(linux(minimum / 1024), models=[smallest])["fits"]
+    assert not resource_plan(linux(8), models=[smallest])["fits"]
+
+
+def test_a_refusal_names_what_would_fit_and_each_really_fits() -> None:
+    plan = resource_plan(linux(16), models=["llama2:13b-chat-q4_K_M"])
+    assert not plan["fits"]
+    assert plan["suggestions"] == ["planner_ctx: 2048", "planner_kv_cache_type: q8_0 and planner_flash_attention: true",
+                                   "a smaller model such as mistral:7b-instruct-q4_K_M"]
+    assert "it would fit with planner_ctx: 2048" in plan["warnings"][0]
+    assert resource_plan(linux(16), models=["llama2:13b-chat-q4_K_M"], ctx=2048)["fits"]
+    assert resource_plan(linux(16), models=["llama2:13b-chat-q4_K_M"], kv_cache_type="q8_0", flash_attention=True)["fits"]
+    assert resource_plan(linux(16), models=["mistral:7b-instruct-q4_K_M"])["fits"]
+
+
+def test_a_refusal_with_nothing_smaller_says_so() -> None:
+    plan = resource_plan(linux(8), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["suggestions"] == []
+    assert plan["warnings"][0].endswith("no smaller context, cache or catalog model fits this host")
