@@ -144,6 +144,9 @@ def _host(facts: Any) -> Dict[str, Any]:
         "physical_cores": min(physical, vcpus),
         "gpus": gpus,
         "apple_silicon": bool(ours.get("apple_silicon")),
+        # Apple Silicon's performance cores: llama.cpp runs no faster with the efficiency cores added.
+        "performance_cores": (min(positive_int(ours["performance_cores"], "facts.frontier_llm.performance_cores"), vcpus)
+                              if ours.get("performance_cores") else None),
         "gpu_working_set_mb": ours.get("gpu_working_set_mb"),
         "numa_nodes": nodes,
         "usable_cpus": list(ours.get("usable_cpus") or []),
@@ -431,7 +434,8 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
             engine_cpus = min(engine_cpus, float(numa[service]["cpu_count"]))
     components = dict([(service, {"mem_limit_mb": engine_limit, "mem_reservation_mb": engine_reservation,
                                   "cpus": engine_cpus, "native": native})] + list(components.items()))
-    threads = settings["num_thread"] or max(1, min(host["physical_cores"], int(engine_cpus)))
+    cores = host["performance_cores"] if mac and native and host["performance_cores"] else host["physical_cores"]
+    threads = settings["num_thread"] or max(1, min(cores, int(engine_cpus)))
 
     # Fit
     if mac and native:
@@ -547,6 +551,9 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
     host = _host(facts)
     if runtime == "auto":
         runtime = "container"
+    if runtime == "native" and engine != "ollama":
+        raise PlanError("runtime: 'native' runs Ollama on the Mac (the macos role); %s does not run natively yet: use "
+                        "runtime container, or engine ollama" % engine)
     if runtime == "native" and host["system"] != "Darwin":
         raise PlanError("runtime: 'native' is for macOS hosts (a host Ollama using Metal); %s runs the engine in a "
                         "container" % host["system"])

@@ -92,3 +92,18 @@ def test_a_refusal_with_nothing_smaller_says_so() -> None:
     plan = resource_plan(linux(8), models=["mistral:7b-instruct-q4_K_M"])
     assert plan["suggestions"] == []
     assert plan["warnings"][0].endswith("no smaller context, cache or catalog model fits this host")
+
+
+def test_a_native_mac_engine_threads_on_the_performance_cores() -> None:
+    """Issue 9 item 5: the performance cores were gathered and unused; all 24 cores became threads."""
+    from test_planner import mac_studio
+    facts = mac_studio(192, cores=24)
+    facts["frontier_llm"]["performance_cores"] = 16
+    plan = resource_plan(facts, models=MISTRAL, runtime="native")
+    assert plan["env"]["OLLAMA_NUM_THREAD"] == "16"
+
+
+def test_mistralrs_native_is_refused_while_the_macos_role_runs_only_ollama() -> None:
+    from test_planner import mac_studio
+    with pytest.raises(PlanError, match="runtime: 'native' runs Ollama on the Mac"):
+        resource_plan(mac_studio(64), models=MISTRAL, engine="mistralrs", runtime="native")
