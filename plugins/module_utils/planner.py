@@ -375,10 +375,15 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
     resident = sorted(models, key=lambda model: model["total_bytes"], reverse=True)[:resident_count]
     resident_bytes = sum(model["total_bytes"] for model in resident)
     if backend in ("cuda", "rocm"):
-        gpu_bytes = sum(model["total_bytes"] - RUNTIME_RAM_BYTES for model in resident)
+        gpu_bytes = sum(model["total_bytes"] - RUNTIME_RAM_BYTES - model["host_side_bytes"] for model in resident)
         spill = max(0, gpu_bytes - vram_mb * MIB)
-        host_bytes = spill + RUNTIME_RAM_BYTES * len(resident) + GPU_LOAD_BUFFER_BYTES
-        largest_host = max(0, resident[0]["total_bytes"] - vram_mb * MIB) + RUNTIME_RAM_BYTES + GPU_LOAD_BUFFER_BYTES
+        # In RAM beside what spills: each model's runtime, its embedding table and CPU buffers (llama.cpp keeps
+        # the input layer on the CPU), and one load buffer. The model file's mapped pages are page cache, which
+        # the kernel reclaims under the container's limit: they are not part of it.
+        host_side = sum(RUNTIME_RAM_BYTES + model["host_side_bytes"] for model in resident)
+        host_bytes = spill + host_side + GPU_LOAD_BUFFER_BYTES
+        largest_host = (max(0, resident[0]["total_bytes"] - vram_mb * MIB) + RUNTIME_RAM_BYTES
+                        + resident[0]["host_side_bytes"] + GPU_LOAD_BUFFER_BYTES)
         if spill:
             warnings.append("%s: %d MiB of the resident models do not fit in %d MiB of VRAM on %d GPU(s); "
                             "those layers run on the CPU from RAM" % (service, _mib(spill), vram_mb, devices))

@@ -46,6 +46,8 @@ BITS_PER_WEIGHT: Dict[str, float] = {
 # reservations Ollama makes per GPU backend (llm/memory.go: 457 MiB per CUDA/ROCm device,
 # 512 MiB on Metal).
 RUNTIME_RAM_BYTES = 150 * MIB
+# llama.cpp's default physical batch (n_ubatch), common/common.h.
+DEFAULT_UBATCH = 512
 GPU_OVERHEAD_BYTES: Dict[str, int] = {"cpu": 0, "cuda": 457 * MIB, "rocm": 457 * MIB, "metal": 512 * MIB}
 
 ENGINES = ("ollama", "mistralrs", "llamacpp")
@@ -173,6 +175,23 @@ def weights_bytes(meta: Mapping[str, Any]) -> int:
     return int(math.ceil(float(meta["params"]) * BITS_PER_WEIGHT[str(meta["quant"]).upper()] / 8))
 
 
+def host_side_bytes(meta: Mapping[str, Any], parallel: int) -> Tuple[int, int]:
+    """What llama.cpp keeps in host RAM even when every layer is offloaded to a GPU: (embedding table, compute buffer).
+
+    - The token-embedding table: llama.cpp never offloads the input layer ("there is very little benefit to
+      offloading the input layer, so always keep it on the CPU", src/llama-model.cpp, b11434). It is
+      ``vocab_size x embedding_length`` weights, at the file's average bytes per weight when the parameter count
+      is known, else at f16 (2 bytes, the upper bound of the types GGUF files store it in).
+    - The CPU backend's buffers: the embedded input batch, ``embedding_length x n_ubatch`` f32 values (n_ubatch
+      512 by default, common/common.h), and the logits of each sequence, ``vocab_size`` f32 values.
+    """
+    weights = weights_bytes(meta)
+    per_weight = weights / float(meta["params"]) if meta.get("params") else 2.0
+    embedding = int(math.ceil(meta["vocab_size"] * meta["embedding_length"] * per_weight))
+    buffers = 4 * (meta["embedding_length"] * DEFAULT_UBATCH + meta["vocab_size"] * parallel)
+    return embedding, buffers
+
+
 def kv_cache_bytes(meta: Mapping[str, Any], kv_tokens: int, kv_cache_type: str = "f16") -> int:
     """``n_layer x kv_tokens x n_head_kv x (key_length + value_length) x bytes_per_element``."""
     elements = meta["n_layer"] * kv_tokens * meta["n_head_kv"] * (meta["key_length"] + meta["value_length"])
@@ -248,6 +267,7 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
     graph = graph_bytes(meta, kv_tokens, flash_attention)
     devices = 1 if backend == "metal" else gpu_count
     overhead = RUNTIME_RAM_BYTES + GPU_OVERHEAD_BYTES[backend] * (devices if backend != "cpu" else 0)
+    embedding, buffers = host_side_bytes(meta, parallel)
     return {
         "name": name,
         "weights_bytes": weights,
@@ -255,6 +275,8 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
         "graph_bytes": graph,
         "overhead_bytes": overhead,
         "total_bytes": weights + kv + graph + overhead,
+        # Kept in host RAM on a GPU host (see host_side_bytes), part of the total above.
+        "host_side_bytes": embedding + buffers,
         "kv_tokens": kv_tokens,
         "ctx": used_ctx,
         "parallel": parallel,

@@ -107,3 +107,17 @@ def test_mistralrs_native_is_refused_while_the_macos_role_runs_only_ollama() -> 
     from test_planner import mac_studio
     with pytest.raises(PlanError, match="runtime: 'native' runs Ollama on the Mac"):
         resource_plan(mac_studio(64), models=MISTRAL, engine="mistralrs", runtime="native")
+
+
+def test_a_gpu_host_keeps_the_embedding_table_in_ram() -> None:
+    """Issue 9 item 3: qwen2.5-coder 32B on two 24 GB GPUs got about 1.4 GiB of RAM (runtime + 1 GiB)."""
+    from test_planner import gpu_server
+    from ansible_collections.frontier.llm.plugins.module_utils.units import MIB
+    plan = resource_plan(gpu_server(), models=["qwen2.5-coder:32b-instruct-q8_0"], profile="medium")
+    model = plan["models"][0]
+    # 152,064 tokens x 5,120 values at the file's 1.06 bytes per weight (34.8 GB for 32.8 B parameters): 0.83 GB.
+    embedding = 152064 * 5120 * (34.8 / 32.8)
+    assert abs(model["host_side_bytes"] - embedding - 4 * (5120 * 512 + 152064 * 2)) < 1e6
+    need = (150 * MIB + model["host_side_bytes"] + 1024 * MIB) * 1.2
+    assert plan["components"]["ollama"]["mem_limit_mb"] * MIB >= need
+    assert model["fits_gpu"]
