@@ -284,8 +284,3 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
         "flash_attention": flash_attention,
         "warnings": warnings,
     }
-
-
-def seed_context_formula(max_tokens: int, batch_size: int, num_layers: int) -> int:
-    """The seed guide's context formula, kept to document its error: bytes it really gives."""
-    return max_tokens * batch_size * 4 * num_layers

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / ".collections"))
+from ansible_collections.frontier.llm.plugins.module_utils.planner import resource_plan  # noqa: E402
+from ansible_collections.frontier.llm.plugins.module_utils.units import MIB  # noqa: E402
 
 testinfra_hosts = ["ansible://all"]
 
@@ -55,12 +61,18 @@ def test_memory_limit_reaches_the_cgroup(host) -> None:
     host.run("docker rm -f frontier-limit")
     # --network none: the test host's /proc/sys is read-only, so the nested engine cannot set up a
     # bridge interface without DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE; the cgroup limit needs no network.
-    host.check_output("docker run -d --name frontier-limit --network none --memory 64m frontier-test/tiny")
+    # The limit a plan gives Nginx on this host, so the figure comes from the collection, not from the test.
+    memtotal_mb = int(host.check_output("awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"))
+    vcpus = int(host.check_output("nproc"))
+    plan = resource_plan({"memtotal_mb": memtotal_mb, "processor_vcpus": vcpus, "system": "Linux"},
+                         models=["mistral:7b-instruct-q4_K_M"])
+    wanted = plan["components"]["nginx"]["mem_limit_mb"] * MIB
+    host.check_output("docker run -d --name frontier-limit --network none --memory %db frontier-test/tiny" % wanted)
     try:
-        assert host.check_output("docker inspect -f '{{.HostConfig.Memory}}' frontier-limit") == str(64 * 1024 * 1024)
+        assert host.check_output("docker inspect -f '{{.HostConfig.Memory}}' frontier-limit") == str(wanted)
         limit = host.check_output(
             "docker exec frontier-limit /usr/bin/dash -c "
             "'/usr/bin/cat /sys/fs/cgroup/memory.max 2>/dev/null || /usr/bin/cat /sys/fs/cgroup/memory/memory.limit_in_bytes'")
-        assert int(limit) == 64 * 1024 * 1024
+        assert int(limit) == wanted
     finally:
         host.run("docker rm -f frontier-limit")

@@ -9,6 +9,11 @@ testinfra_hosts = ["ansible://all"]
 SYSCTL_FILE = "/etc/sysctl.d/60-frontier-llm.conf"
 
 
+# The live kernel values are not checked here: a container shares the kernel of the machine running the tests,
+# so any comparison would hold whatever the role did (converge.yml asserts the role reported the skip). The
+# linux_vm scenario checks them on a kernel of its own.
+
+
 def test_sysctl_file(host) -> None:
     conf = host.file(SYSCTL_FILE)
     assert conf.exists and conf.mode == 0o644
@@ -20,14 +25,6 @@ def test_sysctl_file(host) -> None:
 def test_sysctl_not_appended_to_sysctl_conf(host) -> None:
     sysctl_conf = host.file("/etc/sysctl.conf")
     assert not sysctl_conf.exists or "max_map_count" not in sysctl_conf.content_string
-
-
-def test_live_value_is_the_host_kernels(host) -> None:
-    # A container shares the kernel of the machine running these tests; the role reported the
-    # skip (converge.yml asserts linux_tuning_sysctl_live is false) and left the value alone.
-    with open("/proc/sys/vm/max_map_count", encoding="ascii") as handle:
-        controller = handle.read().strip()
-    assert host.check_output("cat /proc/sys/vm/max_map_count") == controller
 
 
 def test_sleep_targets_masked(host) -> None:
