@@ -30,6 +30,7 @@ from ansible_collections.frontier.llm.plugins.module_utils.units import docker_m
 
 PROMETHEUS_PORT = 9090
 NODE_EXPORTER_PORT = 9100
+CADVISOR_PORT = 8080
 # Prometheus serves under this prefix, so Nginx can pass /prometheus/ through unchanged.
 ROUTE_PREFIX = "/prometheus"
 # The engines that export Prometheus metrics, and where.
@@ -40,6 +41,8 @@ _DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
 # Every service of the stack but Nginx: no Linux capability, no privilege gained (setuid binaries, file caps).
 HARDENING: Dict[str, Any] = {"security_opt": ["no-new-privileges:true"], "cap_drop": ["ALL"]}
 _NODE_HEALTH = "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null || curl -fsS -o /dev/null http://127.0.0.1:%d/metrics"
+# The check cAdvisor's own Dockerfile declares (its image has busybox wget).
+_CADVISOR_HEALTH = "wget --quiet --tries=1 --spider http://127.0.0.1:8080/healthz || exit 1"
 _SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)$")
 
 
@@ -61,8 +64,9 @@ def _limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
-             config_hash: str, retention_time: str = "15d", retention_size: str = "10GB") -> Dict[str, Dict[str, Any]]:
-    """The Compose services ``prometheus`` and ``node-exporter`` for one host's plan.
+             config_hash: str, retention_time: str = "15d", retention_size: str = "10GB",
+             cadvisor: bool = False) -> Dict[str, Dict[str, Any]]:
+    """The Compose services ``prometheus``, ``node-exporter`` and (with ``cadvisor``) ``cadvisor`` for one host's plan.
 
     :param config_dir: the host directory with ``prometheus.yml`` and ``rules/``, mounted read-only.
     :param config_hash: a digest of that directory's files, as a label: a changed configuration
@@ -106,17 +110,40 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
     }
     node_exporter.update(copy.deepcopy(HARDENING))
     node_exporter.update(_limits(plan["components"]["node_exporter"]))
-    return {"prometheus": prometheus, "node-exporter": node_exporter}
+    found = {"prometheus": prometheus, "node-exporter": node_exporter}
+    if cadvisor:
+        found["cadvisor"] = cadvisor_service(plan, images, network)
+    return found
+
+
+def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str) -> Dict[str, Any]:
+    """cAdvisor, as its README runs it in Docker: the host's root, /sys, /var/run (the engine's socket) and
+    /var/lib/docker read-only, privileged (it reads every container's cgroup and the kernel log for OOM
+    events), in the host's cgroup namespace. The one service that is not hardened: it cannot work without."""
+    service: Dict[str, Any] = {
+        "image": images["cadvisor"],
+        "restart": "unless-stopped",
+        "command": ["--docker_only=true", "--housekeeping_interval=15s", "--store_container_labels=true"],
+        "volumes": ["/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro", "/var/lib/docker/:/var/lib/docker:ro"],
+        "privileged": True,
+        "cgroup": "host",
+        "networks": [network],
+        "healthcheck": {"test": ["CMD-SHELL", _CADVISOR_HEALTH], "interval": "15s", "timeout": "5s", "retries": 3,
+                        "start_period": "20s"},
+    }
+    service.update(_limits(plan["components"]["cadvisor"]))
+    return service
 
 
 def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port: int, models_mountpoint: str,
-                      scrape_interval: str = "15s", host: str = "") -> Dict[str, Any]:
+                      scrape_interval: str = "15s", host: str = "", cadvisor: bool = False) -> Dict[str, Any]:
     """Prometheus's configuration (``prometheus.yml``) for one host's stack.
 
     :param engine_service: the engine's Compose service (its name on the project's network).
     :param models_mountpoint: the mount point, on the host, of the filesystem that holds the
         models directory; node-exporter reports it under ``/host``.
     :param host: the inventory name, the ``host`` label of every series.
+    :param cadvisor: scrape cAdvisor (the per-container series: memory against each limit, OOM events, starts).
     """
     jobs: List[Dict[str, Any]] = [
         {"job_name": "prometheus", "metrics_path": "%s/metrics" % ROUTE_PREFIX,
@@ -128,6 +155,8 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
              "target_label": "frontier_models",
              "replacement": "true"}]},
     ]
+    if cadvisor:
+        jobs.append({"job_name": "cadvisor", "static_configs": [{"targets": ["cadvisor:%d" % CADVISOR_PORT]}]})
     path = ENGINE_METRICS.get(plan["engine"])
     if path:
         jobs.append({"job_name": "engine", "metrics_path": path,

@@ -74,6 +74,8 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
     "grafana": (1024, 512, 1.0),
     "nginx": (512, 256, 0.5),
     "node_exporter": (128, 64, 0.25),
+    # cAdvisor: about 100-200 MiB on a host with a handful of containers.
+    "cadvisor": (256, 128, 0.5),
 }
 RUNTIMES = ("auto", "container", "native")
 # Ollama's OLLAMA_KEEP_ALIVE: a Go duration (5m, 1h30m), a number of seconds, or a negative value for ever.

@@ -147,6 +147,8 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
     service = ENGINE_SERVICE[engine]
     spec = ENGINES[engine]
     needed = [service, "nginx"] + (["prometheus", "node_exporter"] if monitoring is not None else [])
+    if monitoring is not None and monitoring.get("cadvisor"):
+        needed.append("cadvisor")
     for name in needed:
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
@@ -208,13 +210,13 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
 
 
 def prometheus_config(plan: Mapping[str, Any], models_mountpoint: str, scrape_interval: str = "15s",
-                      host: str = "") -> Dict[str, Any]:
+                      host: str = "", cadvisor: bool = False) -> Dict[str, Any]:
     """Prometheus's configuration for the stack of one host's plan (see :func:`monitoring.prometheus_config`)."""
     engine = plan["engine"]
     if engine not in ENGINES:
         raise PlanError("planner_plan: the stack does not serve the engine %r" % (engine,))
     return monitoring_utils.prometheus_config(plan, ENGINE_SERVICE[engine], ENGINES[engine]["port"], models_mountpoint,
-                                              scrape_interval, host)
+                                              scrape_interval, host, cadvisor)
 
 
 def mountpoint(mounts: Any, path: str) -> str:
@@ -326,7 +328,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                                                       settings.get("stack_prometheus_retention_size"),
                                                       settings.get("stack_prometheus_scrape_interval")))
         if isinstance(images, Mapping):
-            missing = [name for name in ("prometheus", "node_exporter") if name not in images]
+            missing = [name for name in ("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor")
+                                                                             else ()) if name not in images]
             if missing:
                 errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))
     if plan is not None:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make what the stack scenarios need and no registry gives us:
 #  - the images, built on this machine's engine by the collection's own images role
-#    (Debian 13's nginx, llama.cpp's genuine llama-server) plus the Ollama stand-in
-#    (tests/images/ollama-standin, a test double), saved together into
+#    (Debian 13's nginx, Prometheus and node-exporter, llama.cpp's genuine llama-server) plus
+#    two named test doubles, the Ollama and cAdvisor stand-ins (tests/images/), saved together into
 #    .cache/images/stack.tar, which the scenarios mount and the stack role loads
 #    (stack_image_archives), as an offline site would;
 #  - a real model: SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI wheel
@@ -21,9 +21,11 @@ trap 'rm -f "$vars"' EXIT
 cat >"$vars" <<JSON
 {
   "images_base_image": "${FRONTIER_TEST_IMAGE_DEBIAN13:-frontier-llm/systemd:debian13}",
-  "images_build": ["nginx", "prometheus", "node-exporter", "ollama-standin", "llama-server"],
+  "images_build": ["nginx", "prometheus", "node-exporter", "ollama-standin", "cadvisor-standin", "llama-server"],
   "images_recipes_extra": {"ollama-standin": {"path": "$root/tests/images/ollama-standin",
-                                              "tag": "frontier-test/ollama-standin:1", "build_minutes": 1}},
+                                              "tag": "frontier-test/ollama-standin:1", "build_minutes": 1},
+                           "cadvisor-standin": {"path": "$root/tests/images/cadvisor-standin",
+                                                "tag": "frontier-test/cadvisor-standin:1", "build_minutes": 1}},
   "images_archive": "$root/.cache/images/stack.tar",
   "images_ca_certificates": $cas
 }

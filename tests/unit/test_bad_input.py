@@ -78,14 +78,14 @@ def test_the_preflight_minimum_is_a_host_the_smallest_catalog_model_fits() -> No
 
 
 def test_a_refusal_names_what_would_fit_and_each_really_fits() -> None:
-    plan = resource_plan(linux(16), models=["llama2:13b-chat-q4_K_M"])
+    plan = resource_plan(linux(17), models=["llama2:13b-chat-q4_K_M"])
     assert not plan["fits"]
     assert plan["suggestions"] == ["planner_ctx: 2048", "planner_kv_cache_type: q8_0 and planner_flash_attention: true",
                                    "a smaller model such as mistral:7b-instruct-q4_K_M"]
     assert "it would fit with planner_ctx: 2048" in plan["warnings"][0]
-    assert resource_plan(linux(16), models=["llama2:13b-chat-q4_K_M"], ctx=2048)["fits"]
-    assert resource_plan(linux(16), models=["llama2:13b-chat-q4_K_M"], kv_cache_type="q8_0", flash_attention=True)["fits"]
-    assert resource_plan(linux(16), models=["mistral:7b-instruct-q4_K_M"])["fits"]
+    assert resource_plan(linux(17), models=["llama2:13b-chat-q4_K_M"], ctx=2048)["fits"]
+    assert resource_plan(linux(17), models=["llama2:13b-chat-q4_K_M"], kv_cache_type="q8_0", flash_attention=True)["fits"]
+    assert resource_plan(linux(17), models=["mistral:7b-instruct-q4_K_M"])["fits"]
 
 
 def test_a_refusal_with_nothing_smaller_says_so() -> None:

@@ -136,3 +136,19 @@ def test_every_service_drops_its_capabilities_and_gains_no_privilege() -> None:
     assert services["nginx"]["cap_add"] == ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"]
     assert all("cap_add" not in service for name, service in services.items() if name != "nginx")
     assert all(not service.get("privileged") for service in services.values())
+
+
+def test_cadvisor_runs_as_its_readme_says_with_the_plans_limits_and_no_port() -> None:
+    images = dict(MONITORED, cadvisor="gcr.io/cadvisor/cadvisor:v0.49.1")
+    plan = llamacpp_plan()
+    compose = compose_project(plan, images, monitoring=dict(MONITORING, cadvisor=True))
+    cadvisor = compose["services"]["cadvisor"]
+    assert cadvisor["privileged"] is True and cadvisor["cgroup"] == "host"
+    assert {"/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro"} <= set(cadvisor["volumes"])
+    assert "ports" not in cadvisor
+    assert to_mib(cadvisor["mem_limit"], "mem_limit") == plan["components"]["cadvisor"]["mem_limit_mb"]
+    jobs = [job["job_name"] for job in prometheus_config(plan, "/", cadvisor=True)["scrape_configs"]]
+    assert jobs == ["prometheus", "node", "cadvisor", "engine"]
+    with pytest.raises(Exception, match="no image for the service 'cadvisor'"):
+        compose_project(plan, MONITORED, monitoring=dict(MONITORING, cadvisor=True))
+    assert "cadvisor" not in compose_project(plan, images, monitoring=MONITORING)["services"]

@@ -3,7 +3,8 @@
 Every recording rule and every alert rule's measured expression (the rule without its threshold) is run
 against Prometheus after real traffic through Nginx, and must return at least one series: a rule that
 names a metric nobody exports fails here. The series counts are printed for the closing note.
-Container-level series (cAdvisor) are not checked: the stack does not deploy cAdvisor yet.
+The per-container series come from cadvisor-standin, a named test double of cAdvisor (tests/images/cadvisor-standin)
+that reads the nested engine's real cgroups: cAdvisor is in no registry we reach.
 """
 
 from __future__ import annotations
@@ -64,10 +65,10 @@ def test_every_scrape_target_is_up(host) -> None:
     targets = prometheus(host, "targets")["data"]["activeTargets"]
     jobs = sorted(target["labels"]["job"] for target in targets)
     print("targets: %s" % ", ".join("%s=%s" % (t["labels"]["job"], t["health"]) for t in targets))
-    assert jobs == ["engine", "node", "prometheus"]
+    assert jobs == ["cadvisor", "engine", "node", "prometheus"]
     assert all(target["health"] == "up" for target in targets), targets
     assert {(s["metric"]["job"], s["value"][1]) for s in query(host, "up")} == {
-        ("engine", "1"), ("node", "1"), ("prometheus", "1")}
+        ("cadvisor", "1"), ("engine", "1"), ("node", "1"), ("prometheus", "1")}
 
 
 def test_prometheus_loaded_every_rule_healthy(host) -> None:
@@ -124,3 +125,34 @@ def test_every_service_runs_without_capabilities_it_does_not_need(host) -> None:
         assert "no-new-privileges:true" in config["SecurityOpt"], service
         assert not config["Privileged"], service
         assert config["CapAdd"] == (["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"] if service == "nginx" else None), service
+
+
+def test_the_engines_memory_limit_in_prometheus_is_the_plans(host) -> None:
+    plan = json.loads(host.file(ROOT + "/plan.json").content_string)
+    limit = query(host, 'container_spec_memory_limit_bytes{container_label_com_docker_compose_service="llamacpp"}')
+    assert len(limit) == 1, limit
+    assert float(limit[0]["value"][1]) == plan["components"]["llamacpp"]["mem_limit_mb"] * 1024 * 1024
+    used = query(host, 'container_memory_working_set_bytes{container_label_com_docker_compose_service="llamacpp"}'
+                       ' / container_spec_memory_limit_bytes{container_label_com_docker_compose_service="llamacpp"}')
+    print("llamacpp working set / limit: %.3f" % float(used[0]["value"][1]))
+    assert 0 < float(used[0]["value"][1]) < 1
+
+
+def test_a_real_oom_kill_raises_the_alert(host) -> None:
+    """A process killed by the kernel under its container's limit: ContainerOOMKilled must fire within its
+    for: (none) plus two scrape intervals (15 s each) and one rule evaluation."""
+    host.run("docker rm -f frontier-oom-probe")
+    host.check_output("docker run -d --name frontier-oom-probe --memory 32m --memory-swap 32m "
+                      "frontier-llm/nginx:1.26-debian13 sh -c 'python3 -c \"x = bytearray(256 << 20)\"; sleep 600'")
+    start = time.time()
+    try:
+        firing: List[Dict[str, Any]] = []
+        while time.time() - start < 60 and not firing:
+            time.sleep(5)
+            firing = query(host, 'ALERTS{alertname="ContainerOOMKilled", alertstate="firing", name="frontier-oom-probe"}')
+        print("ContainerOOMKilled fired %.0f s after the OOM kill" % (time.time() - start))
+        assert firing, "ContainerOOMKilled did not fire within 60 s"
+        # Only the allocating child was killed: the container runs on, as a server that lost a worker would.
+        assert host.check_output("docker inspect -f '{{.State.Running}}' frontier-oom-probe") == "true"
+    finally:
+        host.run("docker rm -f frontier-oom-probe")
