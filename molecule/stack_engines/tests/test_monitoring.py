@@ -13,6 +13,7 @@ import json
 import re
 import time
 import urllib.parse
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -23,6 +24,7 @@ testinfra_hosts = ["ansible://all"]
 ROOT = "/opt/frontier-llm"
 CA = "--cacert %s/nginx/tls/cert.pem" % ROOT
 RULES = ROOT + "/prometheus/rules"
+DASHBOARDS = sorted((Path(__file__).resolve().parents[3] / "roles/stack/files/grafana/dashboards").glob("*.json"))
 THRESHOLD = re.compile(r"\s*(>|<|==|!=|>=|<=)\s*[0-9.]+\s*$")
 
 
@@ -87,6 +89,21 @@ def test_every_rule_returns_series_from_live_data(host) -> None:
         if not series:
             empty.append(expr)
     assert not empty, "no series for: %s" % empty
+
+
+def test_every_dashboard_panel_returns_series_from_live_data(host) -> None:
+    """Grafana is not deployed; its dashboards are checked more strictly than a screenshot would: every
+    expression of every panel, run against the live Prometheus, must return series."""
+    empty = []
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text())
+        for panel in board["panels"]:
+            for target in panel["targets"]:
+                series = query(host, target["expr"])
+                print("%-18s %-48s %2d series" % (board["title"][:18], panel["title"][:48], len(series)))
+                if not series:
+                    empty.append("%s / %s: %s" % (board["title"], panel["title"], target["expr"]))
+    assert DASHBOARDS and not empty, "no series for: %s" % empty
 
 
 def test_tokens_were_counted_after_the_traffic(host) -> None:
