@@ -124,3 +124,17 @@ def test_the_example_fleet_inventories_share_their_group_variables(tmp_path: Pat
         assert hostvars[gpu_host]["planner_ctx"] == 8192
         assert hostvars[gpu_host]["stack_api_keys"] == [{"name": "apps"}, {"name": "ci"}]
     assert groups == {"staging": {"linux_gpu", "linux_cpu"}, "production": {"mac_studios", "linux_gpu", "linux_cpu"}}
+
+
+def test_site_refuses_a_gateway_port_another_program_holds(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        proc = playbook([str(ROOT / "site.yml"), "-i", LOCAL, "-e", NO_SYSTEMD_CHECK,
+                         "-e", '{"stack_nginx_https_port": %d}' % port], tmp_path)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert "Refuse a port the gateway needs that another program holds" in proc.stdout
+    assert "localhost: port %d is held by python" % port in proc.stdout, proc.stdout[-3000:]
+    assert "Tune the kernel" not in proc.stdout and "changed=0" in proc.stdout
