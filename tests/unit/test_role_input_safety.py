@@ -164,6 +164,13 @@ def test_docker_unknown_user_is_refused_by_name() -> None:
     assert_accepted(run_role("docker_engine", checks_only=True, docker_engine_users=["root"]))
 
 
+def test_docker_repository_key_fingerprints_must_be_fingerprints() -> None:
+    run = run_role("docker_engine", docker_engine_ce_gpg_fingerprints=["0EBFCD88"])
+    assert_refused(run, "docker_engine", "docker_engine_ce_gpg_fingerprints", "0EBFCD88")
+    assert_accepted(run_role("docker_engine", checks_only=True,
+                             docker_engine_ce_gpg_fingerprints=["9dc858229fc7dd38854ae2d88d81803c0ebfcd88"]))
+
+
 def test_docker_proxy_that_would_inject_a_unit_line_is_refused_without_printing_it() -> None:
     proxy = "http://user:s3cret@proxy.example:3128\nExecStartPre=/bin/touch /tmp/owned"
     run = run_role("docker_engine", docker_engine_https_proxy=proxy)
