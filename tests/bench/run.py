@@ -8,6 +8,8 @@
 3. The docker_engine role's idempotent re-run on a Debian 13 systemd container (converged
    once first, not timed), divided by `ansible -m setup` on the same container, alternated
    three times each; needs a Docker engine and the test image (tests/platform/build-images.sh).
+4. P1: site.yml's idempotent re-run on the sandbox host (inventories/sandbox, made by the first, untimed
+   run), divided by `ansible -m setup` on it, alternated twice each; the sandbox is removed afterwards.
 """
 
 from __future__ import annotations
@@ -144,7 +146,26 @@ def bench_docker_engine(rounds: int = 3) -> None:
         subprocess.run(["docker", "rm", "-f", BENCH_CONTAINER], capture_output=True, check=False)
 
 
+def bench_site(rounds: int = 2) -> None:
+    sandbox = ["-i", str(ROOT / "inventories/sandbox"), "-e", "sandbox_cache_dir=%s" % (ROOT / ".cache")]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        try:
+            timed([str(ROOT / "site.yml"), *sandbox], work)  # makes and provisions the sandbox; not measured
+            site, setup = [], []
+            for _round in range(rounds):
+                site.append(timed([str(ROOT / "site.yml"), *sandbox], work))
+                setup.append(timed(["frontier-sandbox", "-i", str(ROOT / "inventories/sandbox"), "-m",
+                                    "ansible.builtin.setup"], work, program="ansible"))
+            best_site, best_setup = min(site), min(setup)
+            print("P1 site.yml: idempotent re-run on the sandbox %.1f s, ansible -m setup %.1f s (best of %d each); "
+                  "ratio %.1f (goal 3)" % (best_site, best_setup, rounds, best_site / best_setup))
+        finally:
+            timed([str(ROOT / "playbooks/sandbox.yml"), *sandbox, "-e", "sandbox_state=absent"], work)
+
+
 if __name__ == "__main__":
     bench_plans()
     bench_playbook()
     bench_docker_engine()
+    bench_site()
