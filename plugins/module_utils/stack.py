@@ -328,8 +328,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                                                       settings.get("stack_prometheus_retention_size"),
                                                       settings.get("stack_prometheus_scrape_interval")))
         if isinstance(images, Mapping):
-            missing = [name for name in ("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor")
-                                                                             else ()) if name not in images]
+            wanted = ("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor") else ())
+            missing = [name for name in wanted if name not in images]
             if missing:
                 errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))
     if plan is not None:

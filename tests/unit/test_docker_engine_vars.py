@@ -54,7 +54,7 @@ def test_docker_repository_for_debian_12() -> None:
     assert render(facts("Debian", "12", "bookworm"))["ce_repo"] == {
         "name": "docker", "types": ["deb"], "uris": "https://download.docker.com/linux/debian",
         "suites": ["bookworm"], "components": ["stable"], "architectures": ["amd64"],
-        "signed_by": "https://download.docker.com/linux/debian/gpg"}
+        "key_url": "https://download.docker.com/linux/debian/gpg", "signed_by": "/etc/apt/keyrings/docker.asc"}
 
 
 def test_docker_repository_for_ubuntu_on_arm() -> None:
@@ -74,7 +74,8 @@ def test_nvidia_host_gets_the_toolkit_and_runtime() -> None:
     rendered = render(facts("Debian", "13", "trixie", gpus=[gpu]))
     assert rendered["nvidia"] is True
     assert rendered["nvidia_repo"]["uris"] == "https://nvidia.github.io/libnvidia-container/stable/deb/amd64"
-    assert rendered["nvidia_repo"]["signed_by"] == "https://nvidia.github.io/libnvidia-container/gpgkey"
+    assert rendered["nvidia_repo"]["key_url"] == "https://nvidia.github.io/libnvidia-container/gpgkey"
+    assert rendered["nvidia_repo"]["signed_by"] == "/etc/apt/keyrings/nvidia-container-toolkit.asc"
     assert rendered["daemon"]["runtimes"] == {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": []}}
     assert "default-runtime" not in rendered["daemon"]
     rendered = render(facts("Debian", "13", "trixie", gpus=[gpu]), docker_engine_nvidia_default_runtime=True)

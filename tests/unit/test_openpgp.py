@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Any, Iterator
 
 import pytest
 
@@ -42,7 +42,9 @@ def test_normalize() -> None:
 @pytest.fixture()
 def key_server() -> Iterator[str]:
     """A local web server publishing the fixture keys."""
-    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(FIXTURES))  # noqa: E731
+    def handler(*args: Any) -> http.server.SimpleHTTPRequestHandler:
+        return http.server.SimpleHTTPRequestHandler(*args, directory=str(FIXTURES))
+
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -52,8 +54,8 @@ def key_server() -> Iterator[str]:
 
 def test_a_key_with_another_fingerprint_is_refused_and_not_written(key_server: str, tmp_path: Path) -> None:
     dest = tmp_path / "keyrings" / "docker.asc"
-    result = adhoc("frontier.llm.signing_key", {"url": key_server + "/rsa2048.asc", "dest": str(dest),
-                                               "fingerprints": ["9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88"]})
+    docker = "9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88"
+    result = adhoc("frontier.llm.signing_key", {"url": key_server + "/rsa2048.asc", "dest": str(dest), "fingerprints": [docker]})
     assert result.get("failed"), result
     assert "the key's fingerprint is %s, not the pinned 9DC858229FC7DD38854AE2D88D81803C0EBFCD88" % RSA2048 in result["msg"]
     assert not dest.exists()

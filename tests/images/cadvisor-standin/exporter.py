@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """cadvisor-standin: a TEST DOUBLE of cAdvisor's Prometheus metrics for frontier.llm's tests. It is NOT cAdvisor.
 
 cAdvisor is in no registry or package these machines reach, and the stack's container alerts need its
@@ -23,7 +22,6 @@ import os
 import re
 import socket
 import sys
-import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterable, List, Optional, Tuple
