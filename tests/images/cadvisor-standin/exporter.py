@@ -196,9 +196,16 @@ def scrape() -> str:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """GET /metrics and /healthz."""
+    """GET (and HEAD, which cAdvisor's own healthcheck, wget --spider, sends) /metrics and /healthz."""
+
+    def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
+        self.answer(send_body=False)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.answer(send_body=True)
+
+    def answer(self, send_body: bool) -> None:
+        """The status and headers, and the body unless this is a HEAD request."""
         if self.path == "/healthz":
             body, status = b"ok\n", 200
         elif self.path.split("?")[0] == "/metrics":
@@ -212,7 +219,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if send_body:
+            self.wfile.write(body)
 
     def log_message(self, fmt: str, *args: Any) -> None:
         sys.stderr.write("cadvisor-standin: %s\n" % (fmt % args))
