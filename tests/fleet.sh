@@ -60,8 +60,10 @@ else
 fi
 start=$(date +%s)
 if run playbooks/rollout.yml -e planner_ctx=1024 >"$log/rollout3.log" 2>&1; then
+  recap=$(grep -cE '^fleet-[a-d] +: ' "$log/rollout3.log")
   changed=$(grep -E '^fleet-[a-d] +: ' "$log/rollout3.log" | grep -v 'changed=0' || true)
-  [ -z "$changed" ] && pass "a second rollout changed nothing ($(( $(date +%s) - start ))s)" || fail "second rollout changed: $changed"
+  # All four recap lines must be there: no recap is no proof of changed=0.
+  [ "$recap" = 4 ] && [ -z "$changed" ] && pass "a second rollout changed nothing ($(( $(date +%s) - start ))s)" || fail "second rollout: $recap recap lines, changed: $changed"
 else
   tail -n 30 "$log/rollout3.log"; fail "the second rollout"
 fi

@@ -57,7 +57,8 @@ def check_settings(retention_time: Any, retention_size: Any, scrape_interval: An
                             % (name, value, "size" if pattern is _SIZE_RE else "duration", example))
 
 
-def _limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
+def limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
+    """A plan component's memory limit, reservation and CPUs as Compose service keys (shared by every service)."""
     return {"mem_limit": docker_mib(int(entry["mem_limit_mb"])),
             "mem_reservation": docker_mib(int(entry["mem_reservation_mb"])),
             "cpus": float(entry["cpus"])}
@@ -92,7 +93,7 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
                         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "30s"},
     }
     prometheus.update(copy.deepcopy(HARDENING))
-    prometheus.update(_limits(plan["components"]["prometheus"]))
+    prometheus.update(limits(plan["components"]["prometheus"]))
     node_exporter: Dict[str, Any] = {
         "image": images["node_exporter"],
         "restart": "unless-stopped",
@@ -109,7 +110,7 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
                         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
     }
     node_exporter.update(copy.deepcopy(HARDENING))
-    node_exporter.update(_limits(plan["components"]["node_exporter"]))
+    node_exporter.update(limits(plan["components"]["node_exporter"]))
     found = {"prometheus": prometheus, "node-exporter": node_exporter}
     if cadvisor:
         found["cadvisor"] = cadvisor_service(plan, images, network)
@@ -131,7 +132,7 @@ def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network
         "healthcheck": {"test": ["CMD-SHELL", _CADVISOR_HEALTH], "interval": "15s", "timeout": "5s", "retries": 3,
                         "start_period": "20s"},
     }
-    service.update(_limits(plan["components"]["cadvisor"]))
+    service.update(limits(plan["components"]["cadvisor"]))
     return service
 
 

@@ -275,7 +275,8 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
         "graph_bytes": graph,
         "overhead_bytes": overhead,
         "total_bytes": weights + kv + graph + overhead,
-        # Kept in host RAM on a GPU host (see host_side_bytes), part of the total above.
+        # Kept in host RAM on a GPU host (see host_side_bytes): the embedding table is part of the weights above,
+        # the CPU buffers come on top.
         "host_side_bytes": embedding + buffers,
         "kv_tokens": kv_tokens,
         "ctx": used_ctx,

@@ -30,7 +30,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ansible_collections.frontier.llm.plugins.module_utils import monitoring as monitoring_utils
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
-from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
 
 PROJECT = "frontier-llm"
 # Every service but Nginx runs with no Linux capability and cannot gain privileges (setuid binaries, file caps).
@@ -88,12 +87,6 @@ def check_path(path: Any, name: str) -> str:
     if normal in SYSTEM_DIRS:
         raise PlanError("%s: %r is a system directory; use a directory of its own such as /opt/frontier-llm" % (name, path))
     return normal
-
-
-def _limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
-    return {"mem_limit": docker_mib(int(entry["mem_limit_mb"])),
-            "mem_reservation": docker_mib(int(entry["mem_reservation_mb"])),
-            "cpus": float(entry["cpus"])}
 
 
 def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]] = None,
@@ -165,7 +158,7 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         "stop_grace_period": "30s",
     }
     engine_service.update(copy.deepcopy(HARDENING))
-    engine_service.update(_limits(plan["components"][service]))
+    engine_service.update(monitoring_utils.limits(plan["components"][service]))
     placement = (numa or {}).get(service)
     if placement:
         # Compose has no cpuset-mems: pinned to its node's CPUs, the engine's memory comes from
@@ -194,7 +187,7 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         "cap_drop": ["ALL"],
         "cap_add": ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"],
     }
-    nginx.update(_limits(plan["components"]["nginx"]))
+    nginx.update(monitoring_utils.limits(plan["components"]["nginx"]))
     project: Dict[str, Any] = {
         "name": PROJECT,
         # Compose ignores x- keys: what the role needs to reach the engine through Nginx.

@@ -28,8 +28,14 @@ DASHBOARDS = sorted((Path(__file__).resolve().parents[3] / "roles/stack/files/gr
 THRESHOLD = re.compile(r"\s*(>|<|==|!=|>=|<=)\s*[0-9.]+\s*$")
 
 
+KEYS: Dict[str, Dict[str, Any]] = {}
+
+
 def key(host, name: str) -> str:
-    return json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT))[name]["key"]
+    """A key from the host's store, read once per module (every Prometheus query needs the operator key)."""
+    if not KEYS:
+        KEYS.update(json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT)))
+    return KEYS[name]["key"]
 
 
 def prometheus(host, path: str, name: str = "frontier-ops") -> Dict[str, Any]:
@@ -171,9 +177,9 @@ def test_a_real_oom_kill_raises_the_alert(host) -> None:
         deadline = time.time() + 35 + 90
         while time.time() < deadline and killed is None:
             time.sleep(1)
-            events = host.check_output("docker inspect -f '{{.State.Running}}' frontier-oom-probe")
+            running = host.check_output("docker inspect -f '{{.State.Running}}' frontier-oom-probe")
             counter = query(host, 'container_oom_events_total{name="frontier-oom-probe"}')
-            assert events == "true"
+            assert running == "true"
             if counter and float(counter[0]["value"][1]) >= 1:
                 killed = time.time()
         assert killed is not None, "the kernel did not OOM-kill the probe's allocation"
