@@ -19,6 +19,7 @@ class FilterModule:
         functions = {
             "stack_compose": stack.compose_project,
             "stack_engine_env": stack.engine_env,
+            "stack_mistralrs_config": stack.mistralrs_config,
             "stack_errors": stack.settings_errors,
             "stack_model_file_names": stack.model_file_names,
             "stack_prometheus_config": stack.prometheus_config,

@@ -282,8 +282,7 @@ PER_MODEL_KEYS = ("ctx", "parallel", "kv_cache_type")
 # The variable each engine reads a setting from, for every model it serves (Ollama's server-wide settings).
 ENGINE_SETTING_VARS = {
     "ollama": {"ctx": "OLLAMA_CONTEXT_LENGTH", "parallel": "OLLAMA_NUM_PARALLEL", "kv_cache_type": "OLLAMA_KV_CACHE_TYPE"},
-    "mistralrs": {"ctx": "the server's max sequence length", "parallel": "MISTRAL_MAX_SEQS",
-                  "kv_cache_type": "the server's cache type"},
+    "mistralrs": {"ctx": "context (max_seq_len)", "parallel": "max_seqs", "kv_cache_type": "cache type (f16)"},
 }
 
 
@@ -493,11 +492,12 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
             "LLAMA_ARG_ENDPOINT_METRICS": "1",
         })
     else:
-        env.update({
-            "MISTRAL_MEMORY_LIMIT": docker_mib(engine_limit),
-            "MISTRAL_MEMORY_RESERVATION": docker_mib(engine_reservation),
-            "MISTRAL_MAX_SEQS": str(settings["parallel"]),
-        })
+        # mistral.rs takes its settings from its TOML file (max_seqs, each model's max_seq_len: the stack writes it
+        # from this plan); its CPU kernels run on rayon's pool, which reads RAYON_NUM_THREADS.
+        env["RAYON_NUM_THREADS"] = str(threads)
+        notes.append("mistral.rs: max_seqs %d and each model's max_seq_len go into its TOML file; its cache is f16 "
+                     "and grows with each sequence, so a prompt longer than ctx %d would take more than planned"
+                     % (settings["parallel"], settings["ctx"]))
     for model in models:
         model["fits_gpu"] = backend != "cpu" and model["total_bytes"] <= vram_mb * MIB
     return {

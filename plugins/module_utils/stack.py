@@ -24,7 +24,9 @@ Rules:
 from __future__ import annotations
 
 import copy
+import hashlib
 import ipaddress
+import json
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
@@ -53,7 +55,20 @@ ENGINES: Dict[str, Dict[str, Any]] = {
         "env": {"LLAMA_ARG_HOST": "0.0.0.0", "LLAMA_ARG_PORT": "8080"},
         "health_path": "/v1/models",
     },
+    # mistral.rs reads its settings from upstream's `mistralrs from-config` TOML file (written from the plan by
+    # mistralrs_config); each model's GGUF file is mounted alone at /models/<name>/<file>, and the server runs in
+    # /models, so a model's id (what requests name) is its name.
+    "mistralrs": {
+        "port": 1234,
+        "models_mount": "/models",
+        "healthcheck": ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:1234/health"],
+        "env": {},
+        "health_path": "/v1/models",
+        "config": "/etc/mistralrs/config.toml",
+    },
 }
+# A model's name where it becomes a directory (mistral.rs): no slash, no leading dot.
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
 
 # An image reference with a tag or a digest (docker/distribution reference grammar, reduced).
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -113,6 +128,8 @@ def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]]
             raise PlanError("stack_model_files: no GGUF file for %r, the model the plan serves with llamacpp" % name)
         env["LLAMA_ARG_MODEL"] = "%s/%s" % (ENGINES[engine]["models_mount"], files[name])
         env["LLAMA_ARG_ALIAS"] = name
+    elif engine == "mistralrs":
+        _mistralrs_files(plan, model_files)
     for key, value in env.items():
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) or re.search(r"[\x00-\x1f\x7f]", value):
             raise PlanError("planner_plan.env: %s=%r cannot go into an environment file (a name of letters, digits "
@@ -120,10 +137,63 @@ def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]]
     return env
 
 
+def _mistralrs_files(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """Model name -> GGUF file name for every model of a mistral.rs plan; raise naming what is missing or unsafe."""
+    files = dict(model_files or {})
+    result: Dict[str, str] = {}
+    for model in plan["models"]:
+        name = model["name"]
+        if name not in files:
+            raise PlanError("stack_model_files: no GGUF file for %r; mistral.rs serves every model of the plan from "
+                            "its GGUF file" % name)
+        if not MODEL_NAME_RE.match(name):
+            raise PlanError("planner_models: %r cannot name a model for mistral.rs (it becomes a directory): letters, "
+                            "digits and . _ : + - only, at most 128" % name)
+        if not MODEL_FILE_RE.match(files[name]):
+            raise PlanError("stack_model_files[%s]: %r is not a .gguf file name" % (name, files[name]))
+        result[name] = files[name]
+    return result
+
+
+def _toml(value: Any) -> str:
+    """A TOML value for a string, whole number or boolean (JSON's string escapes are TOML's)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))
+
+
+def mistralrs_config(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]] = None) -> str:
+    """The TOML file mistral.rs serves from (``mistralrs from-config --file``), every figure the plan's.
+
+    ``max_seqs`` is the plan's parallel; each model's ``max_seq_len`` (what mistral.rs maps devices for) its
+    context; ``cpu`` forces the CPU when the plan has no GPU; paged attention stays off, because by default it
+    claims 90% of the VRAM for its cache whatever the plan sized (upstream's docs/CLI_CONFIG.md).
+    """
+    files = _mistralrs_files(plan, model_files)
+    spec = ENGINES["mistralrs"]
+    lines = ["# Written by frontier.llm.stack from planner_plan; edits are overwritten.",
+             "# mistral.rs reads it with: mistralrs from-config --file %s" % spec["config"],
+             "command = \"serve\"",
+             "default_model_id = %s" % _toml(plan["models"][0]["name"]),
+             "", "[global]", "token_source = \"none\"",
+             "", "[server]", "host = \"0.0.0.0\"", "port = %d" % spec["port"],
+             "", "[runtime]", "max_seqs = %d" % int(plan["settings"]["parallel"]),
+             "", "[paged_attn]", "mode = \"off\""]
+    for model in plan["models"]:
+        lines += ["", "[[models]]", "kind = \"text\"", "model_id = %s" % _toml(model["name"]),
+                  "", "[models.format]", "format = \"gguf\"", "quantized_file = %s" % _toml(files[model["name"]]),
+                  "", "[models.device]", "cpu = %s" % _toml(plan.get("backend") == "cpu"),
+                  "max_seq_len = %d" % int(model["ctx"]), "max_batch_size = %d" % int(model["parallel"])]
+    return "\n".join(lines) + "\n"
+
+
 def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_address: str = "0.0.0.0",
                     https_port: int = 443, http_port: Optional[int] = None, models_dir: str = "/var/lib/frontier-llm/models",
                     nginx_dir: str = "/opt/frontier-llm/nginx", numa: Optional[Mapping[str, Any]] = None,
-                    start_period: str = "10m", monitoring: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+                    start_period: str = "10m", monitoring: Optional[Mapping[str, Any]] = None,
+                    model_files: Optional[Mapping[str, str]] = None, config_dir: str = "/opt/frontier-llm") -> Dict[str, Any]:
     """The Compose file of the stack for one host's plan.
 
     :param plan: ``planner_plan`` (``frontier.llm.resource_plan``).
@@ -132,6 +202,8 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
     :param monitoring: None for no monitoring services, else the keyword arguments of
         :func:`monitoring.services` beyond the plan, images and network (``config_dir``,
         ``config_hash``, ``retention_time``, ``retention_size``).
+    :param model_files: model name -> GGUF file name in ``models_dir`` (mistral.rs mounts each alone).
+    :param config_dir: where mistral.rs's TOML file (``mistralrs.toml``, :func:`mistralrs_config`) is written.
     :returns: the Compose project as a dict (``name``, ``services``, ``networks``, ``volumes``).
     """
     engine = plan["engine"]
@@ -157,6 +229,19 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
                         "start_period": start_period},
         "stop_grace_period": "30s",
     }
+    if engine == "mistralrs":
+        files = _mistralrs_files(plan, model_files)
+        config = mistralrs_config(plan, model_files)
+        # The long syntax: a model's name may hold a colon (a catalog tag), which the short one splits on.
+        engine_service["volumes"] = [
+            {"type": "bind", "source": "%s/%s" % (models_dir, files[name]), "read_only": True,
+             "target": "%s/%s/%s" % (spec["models_mount"], name, files[name])} for name in sorted(files)]
+        engine_service["volumes"].append({"type": "bind", "source": "%s/mistralrs.toml" % config_dir,
+                                          "target": spec["config"], "read_only": True})
+        engine_service["command"] = ["from-config", "--file", spec["config"]]
+        engine_service["working_dir"] = spec["models_mount"]
+        # The file is bind-mounted: its digest in a label makes Compose recreate the engine when it changes.
+        engine_service["labels"] = {"org.frontier-llm.config": hashlib.sha256(config.encode()).hexdigest()[:16]}
     engine_service.update(copy.deepcopy(HARDENING))
     engine_service.update(monitoring_utils.limits(plan["components"][service]))
     placement = (numa or {}).get(service)
@@ -233,7 +318,7 @@ def _publish_host(address: str) -> str:
 _RATE_RE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]$")
 _BODY_RE = re.compile(r"^[0-9]{1,6}[kKmM]?$")
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~%/+:=?&-]*$")
-SUPPORTED_ENGINES = ("ollama", "llamacpp")
+SUPPORTED_ENGINES = ("ollama", "llamacpp", "mistralrs")
 
 
 def is_ip(address: Any) -> bool:
@@ -327,8 +412,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                 errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))
     if plan is not None:
         if plan.get("engine") not in SUPPORTED_ENGINES:
-            errors.append("planner_engine: %r is not served by the stack role yet (%s are); mistral.rs is planned but "
-                          "its server is not deployed" % (plan.get("engine"), ", ".join(SUPPORTED_ENGINES)))
+            errors.append("planner_engine: %r is not served by the stack role (%s are)"
+                          % (plan.get("engine"), ", ".join(SUPPORTED_ENGINES)))
         if plan.get("runtime") == "native":
             errors.append("planner_runtime: native runs the engine on the host (the macos role), not in the stack")
         if plan.get("engine") == "llamacpp" and plan.get("models") and plan["models"][0]["name"] not in files:

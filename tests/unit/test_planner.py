@@ -154,11 +154,14 @@ def test_quantized_cache_in_env_only_with_flash_attention() -> None:
     assert any("needs flash attention" in w for w in off["warnings"])
 
 
-def test_mistralrs_env() -> None:
+def test_mistralrs_env_is_what_mistral_rs_reads() -> None:
+    # mistral.rs reads max_seqs and the context from its TOML file (the stack's mistralrs_config), and its CPU
+    # threads from rayon's RAYON_NUM_THREADS: the env holds nothing the engine would not read.
     plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], engine="mistralrs")
     assert "mistral" in plan["components"]
-    assert plan["env"]["MISTRAL_MEMORY_LIMIT"].endswith(("M", "G"))
-    assert "OLLAMA_MEMORY_LIMIT" not in plan["env"]
+    assert set(plan["env"]) == {"OMP_NUM_THREADS", "RAYON_NUM_THREADS"}
+    assert plan["env"]["RAYON_NUM_THREADS"] == plan["env"]["OMP_NUM_THREADS"]
+    assert any("max_seqs" in note for note in plan["notes"])
 
 
 def test_llamacpp_env_is_what_llama_server_reads() -> None:

@@ -100,7 +100,7 @@ def test_site_refuses_a_linux_host_without_systemd(tmp_path: Path) -> None:
     ('{"stack_root": "/etc"}', "stack_root: '/etc' is a system directory"),
     ('{"stack_nginx_bind_address": "0.0.0.0:443; include /etc/shadow"}', "stack_nginx_bind_address"),
     ('{"stack_images": {"ollama": "ollama/ollama:latest", "nginx": "nginx:1.28.0"}}', "stack_images.ollama"),
-    ('{"planner_engine": "mistralrs"}', "not served by the stack role yet"),
+    ('{"planner_engine": "mistralrs"}', "stack_model_files: no GGUF file for"),
 ])
 def test_site_refuses_bad_stack_variables_in_the_preflight(tmp_path: Path, variables: str, message: str) -> None:
     proc = playbook([str(ROOT / "site.yml"), "-i", LOCAL, "-e", NO_SYSTEMD_CHECK, "-e", variables], tmp_path)

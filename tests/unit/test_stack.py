@@ -14,13 +14,15 @@ from ansible_collections.frontier.llm.plugins.module_utils.stack import (
     check_path,
     compose_project,
     engine_env,
+    mistralrs_config,
     model_file_names,
     settings_errors,
 )
 from ansible_collections.frontier.llm.plugins.module_utils.units import to_mib
 from test_planner import gpu_server, linux
 
-IMAGES = {"ollama": "ollama/ollama:0.13.4", "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-b11434", "nginx": "nginx:1.28.0"}
+IMAGES = {"ollama": "ollama/ollama:0.13.4", "llamacpp": "ghcr.io/ggml-org/llama.cpp:server-b11434", "nginx": "nginx:1.28.0",
+          "mistral": "ghcr.io/ericlbuehler/mistral.rs:cpu-0.9.5"}
 SMOLLM2 = {"name": "smollm2:135m", "n_layer": 30, "n_head": 9, "n_head_kv": 3, "head_dim": 64,
            "embedding_length": 576, "vocab_size": 49152, "context_length": 8192, "file_bytes": 96550000}
 
@@ -151,7 +153,10 @@ def test_bad_settings_are_named(field: str, value: Any, message: str) -> None:
 def test_plan_checks() -> None:
     settings = good_settings()
     mistral = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"], engine="mistralrs")
-    assert any("not served by the stack role yet" in e for e in settings_errors(settings, mistral))
+    assert any("no GGUF file for 'mistral:7b-instruct-q4_K_M'" in e for e in settings_errors(settings, mistral))
+    native = dict(mistral, runtime="native")
+    assert any("planner_runtime: native" in e for e in settings_errors(settings, native))
+    assert any("not served by the stack role" in e for e in settings_errors(settings, dict(mistral, engine="vllm")))
     llama = resource_plan(linux(16), models=[SMOLLM2], engine="llamacpp")
     assert any("needs the GGUF file of 'smollm2:135m'" in e for e in settings_errors(settings, llama))
     settings["stack_model_files"] = {"smollm2:135m": {"url": "https://example.org/models/SmolLM2.gguf"}}
@@ -159,3 +164,60 @@ def test_plan_checks() -> None:
     settings["stack_engine_env_extra"] = {"LLAMA_ARG_CTX_SIZE": "999999"}
     assert any("LLAMA_ARG_CTX_SIZE set by the plan" in e for e in settings_errors(settings, llama))
     assert model_file_names(settings["stack_model_files"]) == {"smollm2:135m": "SmolLM2.gguf"}
+
+
+def mistral_plan(**kwargs: Any) -> Dict[str, Any]:
+    """A mistral.rs plan serving two tiny models."""
+    second = dict(SMOLLM2, name="smollm2-b")
+    return resource_plan(linux(16), models=[SMOLLM2, second], engine="mistralrs", ctx=3000, parallel=3, **kwargs)
+
+
+MISTRAL_FILES = {"smollm2:135m": "SmolLM2.gguf", "smollm2-b": "other.gguf"}
+
+
+def test_mistralrs_config_is_the_plan() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    plan = mistral_plan()
+    config = tomllib.loads(mistralrs_config(plan, MISTRAL_FILES))
+    assert config["command"] == "serve" and config["default_model_id"] == "smollm2:135m"
+    assert config["runtime"]["max_seqs"] == 3 == plan["settings"]["parallel"]
+    assert config["server"] == {"host": "0.0.0.0", "port": 1234}
+    assert config["paged_attn"] == {"mode": "off"}
+    assert [(m["model_id"], m["format"]["quantized_file"]) for m in config["models"]] == [
+        ("smollm2:135m", "SmolLM2.gguf"), ("smollm2-b", "other.gguf")]
+    for model in config["models"]:
+        assert model["device"] == {"cpu": True, "max_seq_len": 3000, "max_batch_size": 3}
+
+
+def test_mistralrs_compose_mounts_each_model_alone_and_recreates_on_a_new_config() -> None:
+    plan = mistral_plan()
+    compose = compose_project(plan, IMAGES, models_dir="/srv/models", config_dir="/opt/llm", model_files=MISTRAL_FILES)
+    engine = compose["services"]["mistral"]
+    # The long syntax: the short one would split the catalog tag's colon.
+    assert [(v["source"], v["target"], v["read_only"], v["type"]) for v in engine["volumes"]] == [
+        ("/srv/models/other.gguf", "/models/smollm2-b/other.gguf", True, "bind"),
+        ("/srv/models/SmolLM2.gguf", "/models/smollm2:135m/SmolLM2.gguf", True, "bind"),
+        ("/opt/llm/mistralrs.toml", "/etc/mistralrs/config.toml", True, "bind")]
+    assert engine["command"] == ["from-config", "--file", "/etc/mistralrs/config.toml"]
+    assert engine["working_dir"] == "/models" and "ports" not in engine
+    assert compose["x-frontier"]["engine_port"] == 1234
+    other_plan = resource_plan(linux(16), models=[SMOLLM2, dict(SMOLLM2, name="smollm2-b")], engine="mistralrs", ctx=2048,
+                               parallel=3)
+    other = compose_project(other_plan, IMAGES, model_files=MISTRAL_FILES)["services"]["mistral"]
+    assert other["labels"] != engine["labels"]
+    assert compose_project(plan, IMAGES, model_files=MISTRAL_FILES)["services"]["mistral"]["labels"] == engine["labels"]
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"smollm2:135m": "SmolLM2.gguf"}, "no GGUF file for 'smollm2-b'"),
+    (dict(MISTRAL_FILES, **{"smollm2-b": "../x.gguf"}), "is not a .gguf file name"),
+])
+def test_mistralrs_refuses_missing_or_unsafe_files(files: Dict[str, str], message: str) -> None:
+    with pytest.raises(PlanError, match=message):
+        mistralrs_config(mistral_plan(), files)
+
+
+def test_mistralrs_refuses_a_model_name_that_is_not_a_directory_name() -> None:
+    plan = resource_plan(linux(16), models=[dict(SMOLLM2, name="org/model")], engine="mistralrs")
+    with pytest.raises(PlanError, match="cannot name a model for mistral.rs"):
+        compose_project(plan, IMAGES, model_files={"org/model": "m.gguf"})

@@ -13,7 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / ".collections"))
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import model_memory  # noqa: E402
 
-testinfra_hosts = ["ansible://all"]
+# The llama.cpp host; tests/test_mistralrs.py checks the mistral.rs one.
+testinfra_hosts = ["ansible://frontier-engines13"]
 
 ROOT = "/opt/frontier-llm"
 MODEL = "smollm2-135m-instruct"
