@@ -38,12 +38,17 @@ Algorithm
    (ties by name), and for each model its previous nodes by (copy number on that node, node
    name), so that spread copies are kept before a second copy on one node. An assignment is kept
    while the model is still listed, its replica count is not yet reached, and it still fits the
-   node's free budget; every other is reported in ``dropped``, with the reason.
+   node's free budget; every other is reported in ``dropped``, with the reason. With ``rebalance``
+   nothing is kept: every replica is placed afresh, and each previous assignment whose node no
+   longer holds that replica is reported in ``dropped`` as moved by rebalance.
 2. The remaining replicas are placed in order: size descending, then model name, then replica
    number. Each goes to the node with the most free budget among the nodes that can hold it and
    hold no replica of that model yet (ties: node name). Only when no such node has room does it
    go to the node with the most free budget that already holds one (reported in ``colocated``).
-   When no node has room, it is ``unplaced``.
+   When no node has room, it is ``unplaced``; its reason names its size and, against the final
+   budgets, either the largest node budget (when the replica is larger than every node) or the
+   largest free budget left (at its turn there was no more room than that anywhere either).
+3. ``colocated`` lists every node holding more than one replica of a model, kept or new.
 
 Guarantees (tests/unit/test_placement.py checks each as a property):
 
