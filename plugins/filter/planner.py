@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from ansible_collections.frontier.llm.plugins.module_utils import planner, report, sizing, units
+from ansible_collections.frontier.llm.plugins.module_utils import placement, planner, report, sizing, units
 from ansible_collections.frontier.llm.plugins.plugin_utils.filters import as_filter
 
 ERRORS = (sizing.PlanError, units.SizeError)
@@ -25,5 +25,6 @@ class FilterModule:
             "human_bytes": units.human_bytes,
             "plan_markdown": report.host_markdown,
             "fleet_markdown": report.fleet_markdown,
+            "place_models": placement.place_models,
         }
         return {name: as_filter(name, function, ERRORS) for name, function in functions.items()}
