@@ -38,8 +38,10 @@ ENGINE_METRICS = {"llamacpp": "/metrics"}
 RULE_FILES = "/etc/prometheus/rules/*.yml"
 _DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
 # Upstream's image has busybox wget, Debian's package image curl.
-# Every service of the stack but Nginx: no Linux capability, no privilege gained (setuid binaries, file caps).
-HARDENING: Dict[str, Any] = {"security_opt": ["no-new-privileges:true"], "cap_drop": ["ALL"]}
+# Every service of the stack but Nginx: no Linux capability, no privilege gained (setuid binaries, file caps), a
+# read-only root filesystem (what a service writes goes to its volumes, or to a private /tmp in memory).
+HARDENING: Dict[str, Any] = {"security_opt": ["no-new-privileges:true"], "cap_drop": ["ALL"], "read_only": True,
+                             "tmpfs": ["/tmp"]}
 _NODE_HEALTH = "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null || curl -fsS -o /dev/null http://127.0.0.1:%d/metrics"
 # The check cAdvisor's own Dockerfile declares (its image has busybox wget).
 _CADVISOR_HEALTH = "wget --quiet --tries=1 --spider http://127.0.0.1:8080/healthz || exit 1"

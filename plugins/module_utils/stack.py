@@ -271,6 +271,9 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         "security_opt": ["no-new-privileges:true"],
         "cap_drop": ["ALL"],
         "cap_add": ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"],
+        # Its pid file and temporary files go to /tmp (nginx.conf).
+        "read_only": True,
+        "tmpfs": ["/tmp"],
     }
     nginx.update(monitoring_utils.limits(plan["components"]["nginx"]))
     project: Dict[str, Any] = {
@@ -357,9 +360,10 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
     if root == models or (root + "/").startswith(models + "/") or models.startswith(root + "/"):
         errors.append("stack_models_dir: %r overlaps stack_root %r: the engine would see the keys and certificates; "
                       "keep them apart" % (settings.get("stack_models_dir"), settings.get("stack_root")))
-    burst = settings.get("stack_rate_burst", 0)
-    if isinstance(burst, bool) or not isinstance(burst, int) or not 0 <= burst <= 100000:
-        errors.append("stack_rate_burst: %r is not a whole number from 0 to 100000" % (burst,))
+    for name in ("stack_rate_burst", "stack_conn_limit"):
+        value = settings.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100000:
+            errors.append("%s: %r is not a whole number from 0 to 100000" % (name, value))
     if (settings.get("stack_tls_cert") is None) != (settings.get("stack_tls_key") is None):
         errors.append("stack_tls_cert and stack_tls_key: give both (a certificate and its key) or neither")
     for name in ("stack_tls_cert", "stack_tls_key"):

@@ -141,6 +141,8 @@ def test_good_settings_have_no_errors() -> None:
     ("stack_models_dir", "/opt/frontier-llm/models", "overlaps stack_root"),
     ("stack_models_dir", "/opt", "overlaps stack_root"),
     ("stack_rate_burst", -1, "stack_rate_burst"),
+    ("stack_conn_limit", "16; include /etc/shadow", "stack_conn_limit"),
+    ("stack_conn_limit", True, "stack_conn_limit"),
     ("stack_tls_cert", "/etc/ssl/mine.pem", "give both"),
 ])
 def test_bad_settings_are_named(field: str, value: Any, message: str) -> None:
@@ -221,3 +223,17 @@ def test_mistralrs_refuses_a_model_name_that_is_not_a_directory_name() -> None:
     plan = resource_plan(linux(16), models=[dict(SMOLLM2, name="org/model")], engine="mistralrs")
     with pytest.raises(PlanError, match="cannot name a model for mistral.rs"):
         compose_project(plan, IMAGES, model_files={"org/model": "m.gguf"})
+
+
+def test_every_root_filesystem_is_read_only_but_cadvisors() -> None:
+    # What a service writes goes to its volumes or to a /tmp in memory (Nginx's pid and temporary files too).
+    plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+    monitoring = {"config_dir": "/opt/frontier-llm/prometheus", "config_hash": "x", "retention_time": "15d",
+                  "retention_size": "10GB", "cadvisor": True}
+    images = dict(IMAGES, prometheus="prom/prometheus:v2.53.3", node_exporter="prom/node-exporter:v1.9.0",
+                  cadvisor="gcr.io/cadvisor/cadvisor:v0.49.1")
+    services = compose_project(plan, images, monitoring=monitoring)["services"]
+    assert set(services) == {"ollama", "nginx", "prometheus", "node-exporter", "cadvisor"}
+    for name, service in services.items():
+        if name != "cadvisor":
+            assert service["read_only"] is True and service["tmpfs"] == ["/tmp"], name
