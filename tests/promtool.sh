@@ -28,3 +28,25 @@ PY
 chmod 0755 "$panels" && chmod 0644 "$panels/panels.yml"
 docker run --rm --entrypoint promtool -v "$panels:/panels:ro" "$image" check rules /panels/panels.yml
 echo "promtool: rules checked and tested with $(run --version 2>&1 | head -n 1)"
+
+# The gateway's mtail program (roles/stack/files/mtail) on access-log lines in the format nginx.conf
+# gives them (frontier_mtail, as Nginx's syslog sends them): each field lands in its label.
+mtail_image=${FRONTIER_MTAIL_IMAGE:-frontier-llm/mtail:3.0-debian13}
+docker image inspect "$mtail_image" >/dev/null 2>&1 || { echo "promtool: $mtail_image is missing: run make images"; exit 1; }
+out=$(docker run --rm -v "$PWD/roles/stack/files/mtail:/progs:ro" -v "$PWD/tests/mtail:/logs:ro" "$mtail_image" \
+  --progs /progs --logs /logs/gateway.log --one_shot --one_shot_format prometheus --emit_prog_label=false --logtostderr 2>/dev/null)
+expect() {
+  grep -qxF "$1" <<<"$out" || { echo "mtail: expected the line: $1"; echo "$out" | grep frontier_gateway; exit 1; }
+}
+expect 'frontier_gateway_requests_total{api="chat_completions",key="alice",status="200"} 2'
+expect 'frontier_gateway_requests_total{api="models",key="bob",status="502"} 1'
+expect 'frontier_gateway_requests_total{api="chat_completions",key="-",status="401"} 1'
+expect 'frontier_gateway_response_bytes_total{api="chat_completions",key="alice"} 1452'
+expect 'frontier_gateway_request_duration_seconds_bucket{api="chat_completions",key="alice",le="1"} 1'
+expect 'frontier_gateway_request_duration_seconds_count{api="chat_completions",key="alice"} 2'
+# The first upstream's time when Nginx tried two; none for a request that never reached the engine.
+expect 'frontier_gateway_upstream_header_seconds_count{api="models",key="bob"} 1'
+if grep -q 'frontier_gateway_upstream_header_seconds_count{api="chat_completions",key="-"}' <<<"$out"; then
+  echo "mtail: a request that never reached the engine has an upstream time"; exit 1
+fi
+echo "promtool: mtail's gateway program read $(grep -c frontier_gateway /dev/stdin <<<"$out") series lines ($(docker run --rm "$mtail_image" --version | head -n 1))"

@@ -17,6 +17,11 @@ Rules:
   they are not scraped.
 - The filesystem that holds the models directory is labelled ``frontier_models="true"`` at
   scrape time, so the static alert rules can watch it without knowing the path.
+- The gateway's metrics: no engine exports request latency, so Nginx sends one line per request
+  (the key's name, the API, the status, the times) over a Unix datagram socket in a volume both
+  share to ``mtail``, which turns them into ``frontier_gateway_*`` series (``files/mtail`` of the
+  stack role). A socket rather than a network address: Nginx resolves a syslog server once, when
+  it loads its configuration, and mtail's address changes when it is recreated.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ from ansible_collections.frontier.llm.plugins.module_utils.units import docker_m
 PROMETHEUS_PORT = 9090
 NODE_EXPORTER_PORT = 9100
 CADVISOR_PORT = 8080
+MTAIL_PORT = 3903
+# The volume that carries Nginx's access-log lines to mtail, and mtail's socket in it.
+GATEWAY_LOG_VOLUME = "gateway-log"
+GATEWAY_LOG_DIR = "/run/frontier-gateway-log"
+MTAIL_SOCKET = GATEWAY_LOG_DIR + "/mtail.sock"
 # Prometheus serves under this prefix, so Nginx can pass /prometheus/ through unchanged.
 ROUTE_PREFIX = "/prometheus"
 # The engines that export Prometheus metrics, and where.
@@ -68,8 +78,10 @@ def limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
 
 def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
              config_hash: str, retention_time: str = "15d", retention_size: str = "10GB",
-             cadvisor: bool = False) -> Dict[str, Dict[str, Any]]:
-    """The Compose services ``prometheus``, ``node-exporter`` and (with ``cadvisor``) ``cadvisor`` for one host's plan.
+             cadvisor: bool = False, gateway_metrics: bool = False) -> Dict[str, Dict[str, Any]]:
+    """The Compose services ``prometheus``, ``node-exporter``, ``cadvisor`` and ``mtail`` for one host's plan.
+
+    ``cadvisor`` and ``mtail`` (``gateway_metrics``, whose program is ``config_dir``/mtail) only when asked.
 
     :param config_dir: the host directory with ``prometheus.yml`` and ``rules/``, mounted read-only.
     :param config_hash: a digest of that directory's files, as a label: a changed configuration
@@ -116,7 +128,33 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
     found = {"prometheus": prometheus, "node-exporter": node_exporter}
     if cadvisor:
         found["cadvisor"] = cadvisor_service(plan, images, network)
+    if gateway_metrics:
+        found["mtail"] = mtail_service(plan, images, network, config_dir, config_hash)
     return found
+
+
+def mtail_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
+                  config_hash: str) -> Dict[str, Any]:
+    """mtail, reading Nginx's access-log lines from its socket in the shared volume.
+
+    Started through ``/bin/sh``: a socket left by an earlier run would make mtail's bind fail, and the
+    socket must be writable by Nginx's worker processes (another user, in another container).
+    """
+    service: Dict[str, Any] = {
+        "image": images["mtail"],
+        "restart": "unless-stopped",
+        "entrypoint": ["/bin/sh", "-c", 'umask 000 && rm -f %s && exec mtail "$@"' % MTAIL_SOCKET, "mtail"],
+        "command": ["--progs", "/etc/mtail", "--logs", "unixgram://%s" % MTAIL_SOCKET, "--port", str(MTAIL_PORT),
+                    "--logtostderr", "--emit_prog_label=false"],
+        "volumes": ["%s/mtail:/etc/mtail:ro" % config_dir, "%s:%s" % (GATEWAY_LOG_VOLUME, GATEWAY_LOG_DIR)],
+        "networks": [network],
+        "labels": {"org.frontier-llm.config": config_hash},
+        "healthcheck": {"test": ["CMD-SHELL", _NODE_HEALTH % (MTAIL_PORT, MTAIL_PORT)],
+                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
+    }
+    service.update(copy.deepcopy(HARDENING))
+    service.update(limits(plan["components"]["mtail"]))
+    return service
 
 
 def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str) -> Dict[str, Any]:
@@ -139,7 +177,8 @@ def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network
 
 
 def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port: int, models_mountpoint: str,
-                      scrape_interval: str = "15s", host: str = "", cadvisor: bool = False) -> Dict[str, Any]:
+                      scrape_interval: str = "15s", host: str = "", cadvisor: bool = False,
+                      gateway_metrics: bool = False) -> Dict[str, Any]:
     """Prometheus's configuration (``prometheus.yml``) for one host's stack.
 
     :param engine_service: the engine's Compose service (its name on the project's network).
@@ -147,6 +186,8 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
         models directory; node-exporter reports it under ``/host``.
     :param host: the inventory name, the ``host`` label of every series.
     :param cadvisor: scrape cAdvisor (the per-container series: memory against each limit, OOM events, starts).
+    :param gateway_metrics: scrape mtail (the gateway's requests), labelled with the engine and, on a host that
+        serves one model, that model (Nginx does not read the request's body, so a request's model is unknown).
     """
     jobs: List[Dict[str, Any]] = [
         {"job_name": "prometheus", "metrics_path": "%s/metrics" % ROUTE_PREFIX,
@@ -160,6 +201,11 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
     ]
     if cadvisor:
         jobs.append({"job_name": "cadvisor", "static_configs": [{"targets": ["cadvisor:%d" % CADVISOR_PORT]}]})
+    if gateway_metrics:
+        labels = {"engine": plan["engine"]}
+        if len(plan["models"]) == 1:
+            labels["model"] = plan["models"][0]["name"]
+        jobs.append({"job_name": "gateway", "static_configs": [{"targets": ["mtail:%d" % MTAIL_PORT], "labels": labels}]})
     path = ENGINE_METRICS.get(plan["engine"])
     if path:
         jobs.append({"job_name": "engine", "metrics_path": path,

@@ -76,6 +76,8 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
     "node_exporter": (128, 64, 0.25),
     # cAdvisor: about 100-200 MiB on a host with a handful of containers.
     "cadvisor": (256, 128, 0.5),
+    # mtail: the gateway's metrics from Nginx's access log; a few MiB (a Go binary and a handful of series per key).
+    "mtail": (64, 32, 0.25),
 }
 RUNTIMES = ("auto", "container", "native")
 # Ollama's OLLAMA_KEEP_ALIVE: a Go duration (5m, 1h30m), a number of seconds, or a negative value for ever.

@@ -214,6 +214,9 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
     needed = [service, "nginx"] + (["prometheus", "node_exporter"] if monitoring is not None else [])
     if monitoring is not None and monitoring.get("cadvisor"):
         needed.append("cadvisor")
+    gateway_metrics = bool(monitoring is not None and monitoring.get("gateway_metrics"))
+    if gateway_metrics:
+        needed.append("mtail")
     for name in needed:
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
@@ -280,24 +283,29 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         "name": PROJECT,
         # Compose ignores x- keys: what the role needs to reach the engine through Nginx.
         "x-frontier": {"engine": engine, "engine_service": service, "engine_port": spec["port"],
-                       "health_path": spec["health_path"], "monitoring": monitoring is not None},
+                       "health_path": spec["health_path"], "monitoring": monitoring is not None,
+                       "gateway_log": monitoring_utils.MTAIL_SOCKET if gateway_metrics else None},
         "services": {service: engine_service, "nginx": nginx},
         "networks": {NETWORK: {"driver": "bridge"}},
     }
     if monitoring is not None:
         project["services"].update(monitoring_utils.services(plan, images, NETWORK, **monitoring))
         project["volumes"] = {"prometheus-data": {}}
+    if gateway_metrics:
+        # Nginx writes its access-log lines to mtail's socket in this volume.
+        nginx["volumes"].append("%s:%s" % (monitoring_utils.GATEWAY_LOG_VOLUME, monitoring_utils.GATEWAY_LOG_DIR))
+        project["volumes"][monitoring_utils.GATEWAY_LOG_VOLUME] = {}
     return project
 
 
 def prometheus_config(plan: Mapping[str, Any], models_mountpoint: str, scrape_interval: str = "15s",
-                      host: str = "", cadvisor: bool = False) -> Dict[str, Any]:
+                      host: str = "", cadvisor: bool = False, gateway_metrics: bool = False) -> Dict[str, Any]:
     """Prometheus's configuration for the stack of one host's plan (see :func:`monitoring.prometheus_config`)."""
     engine = plan["engine"]
     if engine not in ENGINES:
         raise PlanError("planner_plan: the stack does not serve the engine %r" % (engine,))
     return monitoring_utils.prometheus_config(plan, ENGINE_SERVICE[engine], ENGINES[engine]["port"], models_mountpoint,
-                                              scrape_interval, host, cadvisor)
+                                              scrape_interval, host, cadvisor, gateway_metrics)
 
 
 def mountpoint(mounts: Any, path: str) -> str:
@@ -410,7 +418,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                                                       settings.get("stack_prometheus_retention_size"),
                                                       settings.get("stack_prometheus_scrape_interval")))
         if isinstance(images, Mapping):
-            wanted = ("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor") else ())
+            wanted = (("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor") else ())
+                      + (("mtail",) if settings.get("stack_gateway_metrics") else ()))
             missing = [name for name in wanted if name not in images]
             if missing:
                 errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))

@@ -152,3 +152,35 @@ def test_cadvisor_runs_as_its_readme_says_with_the_plans_limits_and_no_port() ->
     with pytest.raises(Exception, match="no image for the service 'cadvisor'"):
         compose_project(plan, MONITORED, monitoring=dict(MONITORING, cadvisor=True))
     assert "cadvisor" not in compose_project(plan, images, monitoring=MONITORING)["services"]
+
+
+def test_mtail_reads_nginx_lines_from_a_socket_in_a_shared_volume() -> None:
+    images = dict(MONITORED, mtail="ghcr.io/google/mtail:3.0.9")
+    plan = llamacpp_plan()
+    compose = compose_project(plan, images, monitoring=dict(MONITORING, gateway_metrics=True))
+    mtail, nginx = compose["services"]["mtail"], compose["services"]["nginx"]
+    assert "gateway-log:/run/frontier-gateway-log" in mtail["volumes"]
+    assert "gateway-log:/run/frontier-gateway-log" in nginx["volumes"]
+    assert "/opt/frontier-llm/prometheus/mtail:/etc/mtail:ro" in mtail["volumes"]
+    assert compose["volumes"] == {"prometheus-data": {}, "gateway-log": {}}
+    assert "unixgram:///run/frontier-gateway-log/mtail.sock" in mtail["command"]
+    # A stale socket is removed and the new one is writable by Nginx's workers.
+    assert "rm -f /run/frontier-gateway-log/mtail.sock" in mtail["entrypoint"][2]
+    assert mtail["entrypoint"][2].startswith("umask 000 && ")
+    assert "ports" not in mtail and mtail["read_only"] is True and mtail["cap_drop"] == ["ALL"]
+    assert to_mib(mtail["mem_limit"], "mem_limit") == plan["components"]["mtail"]["mem_limit_mb"]
+    assert compose["x-frontier"]["gateway_log"] == "/run/frontier-gateway-log/mtail.sock"
+    # Scraped, labelled with the engine and the one model this host serves.
+    jobs = {job["job_name"]: job for job in prometheus_config(plan, "/", gateway_metrics=True)["scrape_configs"]}
+    assert jobs["gateway"]["static_configs"] == [{"targets": ["mtail:3903"],
+                                                  "labels": {"engine": "llamacpp", "model": "smollm2:135m"}}]
+    two = resource_plan(linux(16), models=[SMOLLM2, dict(SMOLLM2, name="b")])
+    labels = {job["job_name"]: job for job in prometheus_config(two, "/", gateway_metrics=True)["scrape_configs"]}
+    assert labels["gateway"]["static_configs"][0]["labels"] == {"engine": "ollama"}
+    # Off: no mtail, no volume, and Nginx logs to stdout only.
+    plain = compose_project(plan, images, monitoring=MONITORING)
+    assert "mtail" not in plain["services"] and "gateway-log" not in plain["volumes"]
+    assert plain["x-frontier"]["gateway_log"] is None
+    assert "gateway" not in [job["job_name"] for job in prometheus_config(plan, "/")["scrape_configs"]]
+    with pytest.raises(Exception, match="no image for the service 'mtail'"):
+        compose_project(plan, MONITORED, monitoring=dict(MONITORING, gateway_metrics=True))

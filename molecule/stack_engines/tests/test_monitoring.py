@@ -74,10 +74,10 @@ def test_every_scrape_target_is_up(host) -> None:
     targets = prometheus(host, "targets")["data"]["activeTargets"]
     jobs = sorted(target["labels"]["job"] for target in targets)
     print("targets: %s" % ", ".join("%s=%s" % (t["labels"]["job"], t["health"]) for t in targets))
-    assert jobs == ["cadvisor", "engine", "node", "prometheus"]
+    assert jobs == ["cadvisor", "engine", "gateway", "node", "prometheus"]
     assert all(target["health"] == "up" for target in targets), targets
     assert {(s["metric"]["job"], s["value"][1]) for s in query(host, "up")} == {
-        ("cadvisor", "1"), ("engine", "1"), ("node", "1"), ("prometheus", "1")}
+        ("cadvisor", "1"), ("engine", "1"), ("gateway", "1"), ("node", "1"), ("prometheus", "1")}
 
 
 def test_prometheus_loaded_every_rule_healthy(host) -> None:
@@ -119,6 +119,17 @@ def test_tokens_were_counted_after_the_traffic(host) -> None:
     assert generated[0]["metric"]["engine"] == "llamacpp"
 
 
+def test_the_gateway_counted_each_request_by_key_name(host) -> None:
+    # Real Nginx -> its access-log lines over mtail's socket -> real mtail -> Prometheus: the traffic's three
+    # completions (or more: earlier checks made some) under alice's name, with this host's engine and model.
+    done = query(host, 'frontier_gateway_requests_total{key="alice", api="chat_completions", status="200"}')
+    assert len(done) == 1 and float(done[0]["value"][1]) >= 3, done
+    assert done[0]["metric"]["engine"] == "llamacpp" and done[0]["metric"]["model"] == "smollm2-135m-instruct"
+    # Names only, never a key.
+    exported = host.check_output("docker compose -p frontier-llm exec -T mtail curl -fsS http://127.0.0.1:3903/metrics")
+    assert 'key="alice"' in exported and key(host, "alice") not in exported
+
+
 def test_the_models_filesystem_is_the_one_labelled(host) -> None:
     labelled = query(host, 'node_filesystem_size_bytes{frontier_models="true"}')
     assert len(labelled) == 1, labelled
@@ -136,15 +147,16 @@ def test_prometheus_is_for_the_operator_key_only(host) -> None:
 
 
 def test_nothing_but_nginx_is_published(host) -> None:
-    for service in ("prometheus", "node-exporter", "llamacpp"):
+    for service in ("prometheus", "node-exporter", "mtail", "llamacpp"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         assert host.check_output("docker port %s" % container) == "", service
 
 
 def test_every_service_runs_without_capabilities_it_does_not_need(host) -> None:
-    for service in ("prometheus", "node-exporter", "llamacpp", "nginx"):
+    for service in ("prometheus", "node-exporter", "mtail", "llamacpp", "nginx"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         config = json.loads(host.check_output("docker inspect %s" % container))[0]["HostConfig"]
+        assert config["ReadonlyRootfs"] is True and "/tmp" in config["Tmpfs"], service
         assert config["CapDrop"] == ["ALL"], service
         assert "no-new-privileges:true" in config["SecurityOpt"], service
         assert not config["Privileged"], service
