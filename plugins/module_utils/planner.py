@@ -29,6 +29,9 @@ Rules, with their sources and where we depart from the seed guide (resource-allo
 - **Profiles** as the seed gives them; ``auto`` starts at the models' size class (largest
   weights up to 10 GB: small, up to 40 GB: medium, above: large; any budget under 16 GiB:
   low_memory) and steps down to more conservative profiles until the plan fits.
+- **NUMA.** With NVIDIA or AMD GPUs whose NUMA node host_facts knows (the PCI device's ``numa_node``), the
+  engine runs on the node(s) its GPUs hang off; otherwise on the fewest nodes whose memory holds it, largest
+  first. Never on CPUs outside ``usable_cpus``; a note names the rule that placed it.
 - **Threads.** OMP_NUM_THREADS = OLLAMA_NUM_THREAD = physical cores (hardware threads share
   a core's execution units), at most the CPUs the engine may use.
 """
@@ -90,6 +93,8 @@ DOCKER_DESKTOP_SHARE = 0.80
 DOCKER_VM_RESERVE_MB = 1024
 GPU_LOAD_BUFFER_BYTES = GIB
 DEFAULT_CTX = 4096
+# The GPU vendor each offloading backend runs on.
+BACKEND_VENDOR = {"cuda": "nvidia", "rocm": "amd"}
 
 
 def _clamp_reserve(total_mb: int, rule: Tuple[float, int, int]) -> int:
@@ -126,6 +131,7 @@ def _host(facts: Any) -> Dict[str, Any]:
         if not isinstance(gpu, Mapping) or "memory_mb" not in gpu:
             raise PlanError("facts.frontier_llm.gpus[%d]: expected a dict with memory_mb, got %r" % (index, gpu))
         positive_int(gpu["memory_mb"], "facts.frontier_llm.gpus[%d].memory_mb" % index)
+        _gpu_numa_node(gpu.get("numa_node"), index)
     nodes = list(ours.get("numa_nodes") or [])
     for index, node in enumerate(nodes):
         if not isinstance(node, Mapping) or not {"id", "cpus", "memory_mb"} <= set(node):
@@ -153,6 +159,16 @@ def _host(facts: Any) -> Dict[str, Any]:
         "numa_nodes": nodes,
         "usable_cpus": list(ours.get("usable_cpus") or []),
     }
+
+
+def _gpu_numa_node(value: Any, index: int) -> Optional[int]:
+    """A GPU's NUMA node as host_facts reports it: a node number, -1 when the kernel does not know, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise PlanError("facts.frontier_llm.gpus[%d].numa_node: %r is not a NUMA node number (or -1 for unknown)"
+                        % (index, value))
+    return value
 
 
 def _settings(profile: str, overrides: Mapping[str, Any]) -> Dict[str, Any]:
@@ -229,9 +245,15 @@ def _backend(host: Dict[str, Any], runtime: str) -> Tuple[str, int, int]:
     vendors = {gpu.get("vendor") for gpu in host["gpus"]}
     if "nvidia" in vendors or "amd" in vendors:
         backend = "cuda" if "nvidia" in vendors else "rocm"
-        devices = [gpu for gpu in host["gpus"] if gpu.get("vendor") == ("nvidia" if backend == "cuda" else "amd")]
+        devices = _backend_gpus(host, backend)
         return backend, len(devices), sum(int(gpu["memory_mb"]) for gpu in devices)
     return "cpu", 0, 0
+
+
+def _backend_gpus(host: Dict[str, Any], backend: str) -> List[Mapping[str, Any]]:
+    """The GPUs the engine computes on with this backend (none for cpu and metal)."""
+    vendor = BACKEND_VENDOR.get(backend)
+    return [gpu for gpu in host["gpus"] if vendor and gpu.get("vendor") == vendor]
 
 
 def _size_class(models: List[Dict[str, Any]], budget_mb: int) -> str:
@@ -249,33 +271,71 @@ def _mib(count: float) -> int:
     return int(math.ceil(count / MIB))
 
 
-def _numa(host: Dict[str, Any], service: str, limit_mb: int) -> Tuple[Dict[str, Any], List[str]]:
-    """Pick the NUMA node(s) whose memory holds the engine: the fewest, largest first."""
-    nodes = host["numa_nodes"]
-    if len(nodes) < 2:
-        return {}, []
+def _numa(host: Dict[str, Any], service: str, limit_mb: int, backend: str) -> Tuple[Dict[str, Any], List[str], List[str]]:
+    """Pick the NUMA node(s) of the engine: (numa plan, warnings, notes).
+
+    With GPUs whose NUMA node is known (cuda, rocm), the node(s) they hang off; otherwise, or when those nodes have
+    none of the usable CPUs, the fewest nodes whose memory holds the engine, largest first. Either way only the
+    usable CPUs (the cgroup's cpuset) are given, and more nodes are added while the chosen ones hold too little memory.
+    """
+    if len(host["numa_nodes"]) < 2:
+        return {}, [], []
     usable = set(host["usable_cpus"] or [])
-    if usable:
-        # Only the nodes with CPUs the engine may run on (its cgroup's cpuset): never pin it elsewhere.
-        nodes = [node for node in nodes if usable & set(parse_cpulist(str(node["cpus"])))]
-        if not nodes:
-            return {}, []
-    ordered = sorted(nodes, key=lambda node: (-int(node["memory_mb"]), int(node["id"])))
-    chosen: List[Mapping[str, Any]] = []
-    for node in ordered:
-        chosen.append(node)
-        if sum(int(n["memory_mb"]) for n in chosen) >= limit_mb:
-            break
+    # Only the nodes with CPUs the engine may run on (its cgroup's cpuset): never pin it elsewhere.
+    nodes = [node for node in host["numa_nodes"] if not usable or usable & set(parse_cpulist(str(node["cpus"])))]
+    if not nodes:
+        return {}, [], []
+    warnings: List[str] = []
+    gpu_ids = _gpu_numa_ids(host, backend)
+    first = [node for node in nodes if int(node["id"]) in (gpu_ids or [])]
+    if gpu_ids and len(gpu_ids) > 1:
+        warnings.append("%s: its GPUs hang off NUMA nodes %s: it runs on the CPUs of all of them, and traffic between "
+                        "a GPU and another node's CPUs crosses the interconnect" % (service, _ids(gpu_ids)))
+    if gpu_ids and not first:
+        warnings.append("%s: the NUMA node(s) %s its GPUs hang off have none of its usable CPUs (%s); it is placed "
+                        "by memory instead" % (service, _ids(gpu_ids), format_cpulist(usable)))
+    if first:
+        rule = "the node%s its GPUs hang off (PCI numa_node)" % ("s" if len(first) > 1 else "")
+    else:
+        rule = "the node(s) with the most memory%s" % (
+            "" if backend not in BACKEND_VENDOR else " (the GPUs' NUMA node is unknown)" if not gpu_ids
+            else " (the GPUs' node has no usable CPU)")
+    chosen = _fill_memory(nodes, first, limit_mb)
+    ids = sorted(int(node["id"]) for node in chosen)
+    if len(chosen) > max(1, len(first)):
+        warnings.append("%s needs %d MiB, more than %s holds: it spans nodes %s, and memory traffic crosses the "
+                        "interconnect" % (service, limit_mb, "one NUMA node" if len(first) < 2
+                                          else "its GPUs' NUMA nodes", _ids(ids)))
     cpus = sorted(set().union(*(parse_cpulist(str(node["cpus"])) for node in chosen)))
     if usable:
         cpus = [cpu for cpu in cpus if cpu in usable]
-    ids = sorted(int(node["id"]) for node in chosen)
-    warnings = []
-    if len(chosen) > 1:
-        warnings.append("%s needs %d MiB, more than one NUMA node holds: it spans nodes %s, and memory "
-                        "traffic crosses the interconnect" % (service, limit_mb, ",".join(map(str, ids))))
+    notes = ["NUMA: %s on node%s %s, %s" % (service, "s" if len(ids) > 1 else "", _ids(ids), rule)]
     return {service: {"nodes": ids, "cpuset_cpus": format_cpulist(cpus),
-                      "cpuset_mems": ",".join(map(str, ids)), "cpu_count": len(cpus)}}, warnings
+                      "cpuset_mems": _ids(ids), "cpu_count": len(cpus)}}, warnings, notes
+
+
+def _ids(ids: Any) -> str:
+    return ",".join(map(str, ids))
+
+
+def _gpu_numa_ids(host: Dict[str, Any], backend: str) -> Optional[List[int]]:
+    """The NUMA nodes the backend's GPUs hang off, or None when any of them is unknown (-1, not gathered, no such node)."""
+    known = {int(node["id"]) for node in host["numa_nodes"]}
+    ids = [gpu.get("numa_node") for gpu in _backend_gpus(host, backend)]
+    if not ids or any(node is None or node not in known for node in ids):
+        return None
+    return sorted(set(ids))
+
+
+def _fill_memory(nodes: List[Mapping[str, Any]], first: List[Mapping[str, Any]], limit_mb: int) -> List[Mapping[str, Any]]:
+    """``first``, then the other nodes, largest first, until their memory holds ``limit_mb`` (or none is left)."""
+    chosen = list(first)
+    rest = sorted((node for node in nodes if node not in first), key=lambda node: (-int(node["memory_mb"]), int(node["id"])))
+    for node in rest:
+        if chosen and sum(int(n["memory_mb"]) for n in chosen) >= limit_mb:
+            break
+        chosen.append(node)
+    return chosen
 
 
 PER_MODEL_KEYS = ("ctx", "parallel", "kv_cache_type")
@@ -434,8 +494,9 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
     engine_cpus = override.get("cpus", engine_cpus)
     numa, numa_warnings = ({}, [])
     if not mac and not native:
-        numa, numa_warnings = _numa(host, service, engine_limit)
+        numa, numa_warnings, numa_notes = _numa(host, service, engine_limit, backend)
         warnings.extend(numa_warnings)
+        notes.extend(numa_notes)
         if numa:
             engine_cpus = min(engine_cpus, float(numa[service]["cpu_count"]))
     components = dict([(service, {"mem_limit_mb": engine_limit, "mem_reservation_mb": engine_reservation,
