@@ -384,6 +384,8 @@ class _Request(NamedTuple):
     backend: Tuple[str, int, int]
     budget: Dict[str, Any]
     resolve: Callable[[int], Tuple[str, Dict[str, Any], List[str]]]
+    # Steps already taken for this request: the monitoring services, and each profile's sizing and fit.
+    memo: Dict[str, Any]
 
 
 def _budget(host: Dict[str, Any], runtime: str, os_reserve_mb: Optional[int], service: str) -> Dict[str, Any]:
@@ -412,6 +414,10 @@ def _budget(host: Dict[str, Any], runtime: str, os_reserve_mb: Optional[int], se
     return budget
 
 
+# The built-in catalog's tags, resolved: the same for every plan of the process (the planner never changes them).
+_CATALOG_RESOLVED: Dict[str, Tuple[str, Dict[str, Any], List[str]]] = {}
+
+
 def _resolver(model_list: List[Any], catalog: Optional[Mapping[str, Any]]) -> Callable[[int], Tuple[str, Dict[str, Any], List[str]]]:
     """Resolve each model (by its index) once, however many profiles size it; an error is raised again each time."""
     cache: Dict[int, Any] = {}
@@ -419,13 +425,22 @@ def _resolver(model_list: List[Any], catalog: Optional[Mapping[str, Any]]) -> Ca
     def resolve(index: int) -> Tuple[str, Dict[str, Any], List[str]]:
         if index not in cache:
             try:
-                cache[index] = resolve_model(_model_arg(model_list[index]), catalog)
+                cache[index] = _resolve(model_list[index], catalog)
             except PlanError as err:
                 cache[index] = err
         if isinstance(cache[index], PlanError):
             raise cache[index]
         return cache[index]
     return resolve
+
+
+def _resolve(entry: Any, catalog: Optional[Mapping[str, Any]]) -> Tuple[str, Dict[str, Any], List[str]]:
+    """A model's (name, metadata, warnings); a tag of the built-in catalog is resolved once per process."""
+    if catalog or not isinstance(entry, str) or entry not in MODELS:
+        return resolve_model(_model_arg(entry), catalog)
+    if entry not in _CATALOG_RESOLVED:
+        _CATALOG_RESOLVED[entry] = resolve_model(entry)
+    return _CATALOG_RESOLVED[entry]
 
 
 def _model_arg(entry: Any) -> Any:
@@ -621,22 +636,33 @@ def _env(engine: str, settings: Dict[str, Any], models: List[Dict[str, Any]], me
                  % (settings["parallel"], settings["ctx"])]
 
 
+def _sized(request: _Request, profile: str) -> Dict[str, Any]:
+    """The steps that decide whether a profile fits: settings, models, engine memory, monitoring, fit (once each)."""
+    if profile not in request.memo:
+        settings = _per_model_settings(request.model_list, request.engine, _settings(profile, request.overrides))
+        models, model_warnings = _size_models(request, settings)
+        memory = _engine_memory(request, settings, models)
+        if "monitoring" not in request.memo:
+            request.memo["monitoring"] = _monitoring(request)
+        monitoring_mb = sum(entry["mem_limit_mb"] for entry in request.memo["monitoring"].values())
+        request.memo[profile] = {"settings": settings, "models": models, "model_warnings": model_warnings,
+                                 "memory": memory, "fit": _fit(request, memory, monitoring_mb)}
+    return request.memo[profile]
+
+
 def _plan_for_profile(request: _Request, profile: str) -> Dict[str, Any]:
     """One profile's plan: each step below is a small function of the request and the steps before it."""
-    settings = _per_model_settings(request.model_list, request.engine, _settings(profile, request.overrides))
-    models, model_warnings = _size_models(request, settings)
-    memory = _engine_memory(request, settings, models)
-    monitoring = _monitoring(request)
-    monitoring_mb = sum(entry["mem_limit_mb"] for entry in monitoring.values())
+    sized = _sized(request, profile)
+    settings, models, memory, fit = sized["settings"], [dict(model) for model in sized["models"]], sized["memory"], sized["fit"]
+    monitoring = {name: dict(entry) for name, entry in request.memo["monitoring"].items()}
     placement = _placement(request, settings, memory["limit_mb"])
-    fit = _fit(request, memory, monitoring_mb)
     env, env_notes = _env(request.engine, settings, models, memory, placement["threads"])
     backend, _devices, vram_mb = request.backend
     for model in models:
         model["fits_gpu"] = backend != "cpu" and model["total_bytes"] <= vram_mb * MIB
     engine_entry = {"mem_limit_mb": memory["limit_mb"], "mem_reservation_mb": memory["reservation_mb"],
                     "cpus": placement["cpus"], "native": request.runtime == "native"}
-    warnings = (request.budget["warnings"] + model_warnings + memory["warnings"] + placement["warnings"])
+    warnings = request.budget["warnings"] + sized["model_warnings"] + memory["warnings"] + placement["warnings"]
     host = request.host
     return {
         "profile": profile,
@@ -646,7 +672,7 @@ def _plan_for_profile(request: _Request, profile: str) -> Dict[str, Any]:
         "budget_mb": request.budget["budget_mb"],
         "used_mb": fit["used_mb"],
         "headroom": request.headroom,
-        "settings": settings,
+        "settings": dict(settings),
         "components": dict([(request.service, engine_entry)] + list(monitoring.items())),
         "env": env,
         "models": models,
@@ -717,14 +743,10 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
     request = _Request(host=host, model_list=model_list, engine=engine, service=service, headroom=float(headroom),
                        overrides=overrides, component_overrides=component_overrides, runtime=runtime,
                        backend=_backend(host, runtime), budget=_budget(host, runtime, os_reserve_mb, service),
-                       resolve=_resolver(model_list, catalog))
+                       resolve=_resolver(model_list, catalog), memo={})
     plan = _auto(request) if profile == "auto" else _plan_for_profile(request, profile)
     if not plan["fits"] and not _no_suggestions:
-        suggestions = _suggestions(facts, list(models), plan, catalog,
-                                   dict(engine=engine, profile=profile, headroom=headroom, runtime=runtime, ctx=ctx,
-                                        parallel=parallel, max_loaded_models=max_loaded_models, keep_alive=keep_alive,
-                                        flash_attention=flash_attention, kv_cache_type=kv_cache_type,
-                                        num_thread=num_thread, components=components, os_reserve_mb=os_reserve_mb))
+        suggestions = _suggestions(request, profile, catalog, plan)
         plan["suggestions"] = suggestions
         plan["warnings"][0] += ("; it would fit with " + ", or with ".join(suggestions) if suggestions
                                 else "; no smaller context, cache or catalog model fits this host")
@@ -734,14 +756,20 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
 def _auto(request: _Request) -> Dict[str, Any]:
     """Profile auto: from the models' size class down to the most conservative profile that fits."""
     start = _auto_start(request)
-    tried: List[str] = []
-    for name in AUTO_ORDER[AUTO_ORDER.index(start):]:
-        plan = _plan_for_profile(request, name)
-        tried.append(name)
-        if plan["fits"]:
-            break
+    tried = _auto_tried(request, start)
+    plan = _plan_for_profile(request, tried[-1])
     plan["notes"].insert(0, "profile auto: size class %s, tried %s, chose %s" % (start, ", ".join(tried), plan["profile"]))
     return plan
+
+
+def _auto_tried(request: _Request, start: str) -> List[str]:
+    """The profiles auto tries, from ``start`` to the first that fits (or the last): only their sizing and fit."""
+    tried: List[str] = []
+    for name in AUTO_ORDER[AUTO_ORDER.index(start):]:
+        tried.append(name)
+        if _sized(request, name)["fit"]["fits"]:
+            break
+    return tried
 
 
 def _auto_start(request: _Request) -> str:
@@ -756,15 +784,22 @@ def _auto_start(request: _Request) -> str:
     return _size_class(weights, request.budget["budget_mb"])
 
 
-def _suggestions(facts: Any, models: List[Any], plan: Mapping[str, Any], catalog: Optional[Mapping[str, Any]],
-                 args: Dict[str, Any]) -> List[str]:
+def _suggestions(request: _Request, profile: str, catalog: Optional[Mapping[str, Any]], plan: Mapping[str, Any]) -> List[str]:
     """What would make a refused plan fit on this host: a smaller context, a q8_0 cache, a smaller model.
 
-    Each is planned for real (the same host, the other settings unchanged); only those that fit are named.
+    Each is planned for real (the same host, the other settings unchanged) as far as its fit; only those that fit are
+    named.
     """
-    def fits(**change: Any) -> bool:
+    models = request.model_list
+
+    def fits(models: List[Any], **change: Any) -> bool:
+        changed = request._replace(model_list=list(models), overrides=dict(request.overrides, **change), memo={},
+                                   resolve=request.resolve if models == request.model_list[:len(models)]
+                                   else _resolver(list(models), catalog))
         try:
-            return bool(resource_plan(facts, **dict(args, _no_suggestions=True, catalog=catalog, **change))["fits"])
+            _settings(profile if profile != "auto" else AUTO_ORDER[0], changed.overrides)
+            return bool(_sized(changed, profile if profile != "auto" else _auto_tried(changed, _auto_start(changed))[-1])
+                        ["fit"]["fits"])
         except PlanError:
             return False
 
