@@ -107,18 +107,45 @@ def parse_proc_self_cgroup(text: str) -> Dict[str, str]:
     return paths
 
 
-def parse_nvidia_smi(text: str) -> List[Dict[str, Any]]:
-    """Parse ``nvidia-smi --query-gpu=index,name,memory.total,uuid,driver_version --format=csv,noheader,nounits``.
+def pci_address(bus_id: str) -> Optional[str]:
+    """A PCI address as sysfs names it (``0000:3b:00.0``) from a tool's spelling of it, or None when it is not one.
 
-    memory.total is in MiB with ``nounits``. Lines that do not have the five fields are
-    skipped (nvidia-smi prints errors such as ``No devices were found`` on stdout).
+    nvidia-smi's ``pci.bus_id`` has an 8-digit domain in upper case (``00000000:3B:00.0``); rocm-smi's ``PCI Bus``
+    is already in the kernel's form.
+    """
+    parts = bus_id.strip().lower().split(":")
+    if len(parts) != 3 or "." not in parts[2]:
+        return None
+    domain, bus, slot = parts
+    device, _dot, function = slot.partition(".")
+    try:
+        return "%04x:%02x:%02x.%x" % (int(domain, 16), int(bus, 16), int(device, 16), int(function, 16))
+    except ValueError:
+        return None
+
+
+def parse_numa_node(text: Optional[str]) -> int:
+    """A PCI device's ``numa_node`` file: its node, or -1 when the kernel does not know it (or the file is unreadable)."""
+    try:
+        node = int((text or "").strip())
+    except ValueError:
+        return -1
+    return node if node >= 0 else -1
+
+
+def parse_nvidia_smi(text: str) -> List[Dict[str, Any]]:
+    """Parse ``nvidia-smi --query-gpu=index,name,memory.total,uuid,driver_version,pci.bus_id --format=csv,noheader,nounits``.
+
+    memory.total is in MiB with ``nounits``. The sixth field, the PCI address, is optional (the query of 0.1.0 had
+    five). Lines that have neither five nor six fields are skipped (nvidia-smi prints errors such as
+    ``No devices were found`` on stdout).
     """
     gpus: List[Dict[str, Any]] = []
     for line in text.splitlines():
         fields = [field.strip() for field in line.split(",")]
-        if len(fields) != 5 or not fields[0].isdigit():
+        if len(fields) not in (5, 6) or not fields[0].isdigit():
             continue
-        index, name, memory, uuid, driver = fields
+        index, name, memory, uuid, driver = fields[:5]
         try:
             memory_mb = int(float(memory))
         except ValueError:
@@ -130,15 +157,16 @@ def parse_nvidia_smi(text: str) -> List[Dict[str, Any]]:
             "memory_mb": memory_mb,
             "uuid": uuid,
             "driver": driver,
+            "pci_bus_id": pci_address(fields[5]) if len(fields) == 6 else None,
         })
     return gpus
 
 
 def parse_rocm_smi(text: str) -> List[Dict[str, Any]]:
-    """Parse ``rocm-smi --showmeminfo vram --showproductname --json``.
+    """Parse ``rocm-smi --showmeminfo vram --showproductname --showbus --json``.
 
-    The JSON maps ``card0`` ... to dicts whose keys include ``VRAM Total Memory (B)`` and
-    ``Card series`` (or ``Card Series``).
+    The JSON maps ``card0`` ... to dicts whose keys include ``VRAM Total Memory (B)``,
+    ``Card series`` (or ``Card Series``) and, with ``--showbus``, ``PCI Bus``.
     """
     try:
         data = json.loads(text)
@@ -159,6 +187,7 @@ def parse_rocm_smi(text: str) -> List[Dict[str, Any]]:
             "memory_mb": int(total) // MIB,
             "uuid": info.get("Unique ID", ""),
             "driver": "",
+            "pci_bus_id": pci_address(str(info["PCI Bus"])) if info.get("PCI Bus") else None,
         })
     return gpus
 

@@ -29,6 +29,9 @@ Rules, with their sources and where we depart from the seed guide (resource-allo
 - **Profiles** as the seed gives them; ``auto`` starts at the models' size class (largest
   weights up to 10 GB: small, up to 40 GB: medium, above: large; any budget under 16 GiB:
   low_memory) and steps down to more conservative profiles until the plan fits.
+- **NUMA.** With NVIDIA or AMD GPUs whose NUMA node host_facts knows (the PCI device's ``numa_node``), the
+  engine runs on the node(s) its GPUs hang off; otherwise on the fewest nodes whose memory holds it, largest
+  first. Never on CPUs outside ``usable_cpus``; a note names the rule that placed it.
 - **Threads.** OMP_NUM_THREADS = OLLAMA_NUM_THREAD = physical cores (hardware threads share
   a core's execution units), at most the CPUs the engine may use.
 """
@@ -37,19 +40,21 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from ansible_collections.frontier.llm.plugins.module_utils.catalog import MODELS
 from ansible_collections.frontier.llm.plugins.module_utils.hostinfo import format_cpulist, parse_cpulist
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import (
     ENGINE_SERVICE,
-    ENGINES,
-    KV_BYTES_PER_ELEMENT,
     RUNTIME_RAM_BYTES,
     PlanError,
     as_bool,
-    model_memory,
+    check_engine,
+    check_kv_cache_type,
     positive_int,
+    resolve_model,
+    size_model,
+    weights_bytes,
 )
 from ansible_collections.frontier.llm.plugins.module_utils.units import GIB, MIB, SizeError, docker_mib, to_mib
 
@@ -92,6 +97,8 @@ DOCKER_DESKTOP_SHARE = 0.80
 DOCKER_VM_RESERVE_MB = 1024
 GPU_LOAD_BUFFER_BYTES = GIB
 DEFAULT_CTX = 4096
+# The GPU vendor each offloading backend runs on.
+BACKEND_VENDOR = {"cuda": "nvidia", "rocm": "amd"}
 
 
 def _clamp_reserve(total_mb: int, rule: Tuple[float, int, int]) -> int:
@@ -128,6 +135,7 @@ def _host(facts: Any) -> Dict[str, Any]:
         if not isinstance(gpu, Mapping) or "memory_mb" not in gpu:
             raise PlanError("facts.frontier_llm.gpus[%d]: expected a dict with memory_mb, got %r" % (index, gpu))
         positive_int(gpu["memory_mb"], "facts.frontier_llm.gpus[%d].memory_mb" % index)
+        _gpu_numa_node(gpu.get("numa_node"), index)
     nodes = list(ours.get("numa_nodes") or [])
     for index, node in enumerate(nodes):
         if not isinstance(node, Mapping) or not {"id", "cpus", "memory_mb"} <= set(node):
@@ -157,6 +165,16 @@ def _host(facts: Any) -> Dict[str, Any]:
     }
 
 
+def _gpu_numa_node(value: Any, index: int) -> Optional[int]:
+    """A GPU's NUMA node as host_facts reports it: a node number, -1 when the kernel does not know, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise PlanError("facts.frontier_llm.gpus[%d].numa_node: %r is not a NUMA node number (or -1 for unknown)"
+                        % (index, value))
+    return value
+
+
 def _settings(profile: str, overrides: Mapping[str, Any]) -> Dict[str, Any]:
     """A profile's settings with the user's overrides applied and checked."""
     settings = dict(PROFILES[profile])
@@ -168,9 +186,7 @@ def _settings(profile: str, overrides: Mapping[str, Any]) -> Dict[str, Any]:
     settings["parallel"] = positive_int(settings["parallel"], "parallel")
     settings["max_loaded_models"] = positive_int(settings["max_loaded_models"], "max_loaded_models")
     settings["flash_attention"] = as_bool(settings["flash_attention"], "flash_attention")
-    if settings["kv_cache_type"] not in KV_BYTES_PER_ELEMENT:
-        raise PlanError("kv_cache_type: %r is unknown; choose one of %s"
-                        % (settings["kv_cache_type"], ", ".join(KV_BYTES_PER_ELEMENT)))
+    check_kv_cache_type(settings["kv_cache_type"])
     if isinstance(settings["keep_alive"], bool) or not KEEP_ALIVE_RE.match(str(settings["keep_alive"])):
         raise PlanError("keep_alive: %r is not a duration such as '5m' or a number of seconds" % (settings["keep_alive"],))
     if settings["num_thread"] is not None:
@@ -210,9 +226,8 @@ def _component_overrides(components: Any) -> Dict[str, Dict[str, Any]]:
         if entry.get("mem_limit_mb") is not None and entry["mem_limit_mb"] < DOCKER_MIN_MEMORY_MB:
             raise PlanError("components.%s: mem_limit %d MiB is below Docker's minimum of %d MiB"
                             % (service, entry["mem_limit_mb"], DOCKER_MIN_MEMORY_MB))
-        if "mem_limit_mb" in entry and "mem_reservation_mb" in entry and entry["mem_reservation_mb"] > entry["mem_limit_mb"]:
-            raise PlanError("components.%s: mem_reservation %d MiB is above mem_limit %d MiB"
-                            % (service, entry["mem_reservation_mb"], entry["mem_limit_mb"]))
+        if "mem_limit_mb" in entry and "mem_reservation_mb" in entry:
+            _check_reservation(service, entry["mem_reservation_mb"], entry["mem_limit_mb"])
         if values.get("cpus") is not None:
             cpus = values["cpus"]
             if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or cpus <= 0:
@@ -231,9 +246,15 @@ def _backend(host: Dict[str, Any], runtime: str) -> Tuple[str, int, int]:
     vendors = {gpu.get("vendor") for gpu in host["gpus"]}
     if "nvidia" in vendors or "amd" in vendors:
         backend = "cuda" if "nvidia" in vendors else "rocm"
-        devices = [gpu for gpu in host["gpus"] if gpu.get("vendor") == ("nvidia" if backend == "cuda" else "amd")]
+        devices = _backend_gpus(host, backend)
         return backend, len(devices), sum(int(gpu["memory_mb"]) for gpu in devices)
     return "cpu", 0, 0
+
+
+def _backend_gpus(host: Dict[str, Any], backend: str) -> List[Mapping[str, Any]]:
+    """The GPUs the engine computes on with this backend (none for cpu and metal)."""
+    vendor = BACKEND_VENDOR.get(backend)
+    return [gpu for gpu in host["gpus"] if vendor and gpu.get("vendor") == vendor]
 
 
 def _size_class(models: List[Dict[str, Any]], budget_mb: int) -> str:
@@ -251,33 +272,71 @@ def _mib(count: float) -> int:
     return int(math.ceil(count / MIB))
 
 
-def _numa(host: Dict[str, Any], service: str, limit_mb: int) -> Tuple[Dict[str, Any], List[str]]:
-    """Pick the NUMA node(s) whose memory holds the engine: the fewest, largest first."""
-    nodes = host["numa_nodes"]
-    if len(nodes) < 2:
-        return {}, []
+def _numa(host: Dict[str, Any], service: str, limit_mb: int, backend: str) -> Tuple[Dict[str, Any], List[str], List[str]]:
+    """Pick the NUMA node(s) of the engine: (numa plan, warnings, notes).
+
+    With GPUs whose NUMA node is known (cuda, rocm), the node(s) they hang off; otherwise, or when those nodes have
+    none of the usable CPUs, the fewest nodes whose memory holds the engine, largest first. Either way only the
+    usable CPUs (the cgroup's cpuset) are given, and more nodes are added while the chosen ones hold too little memory.
+    """
+    if len(host["numa_nodes"]) < 2:
+        return {}, [], []
     usable = set(host["usable_cpus"] or [])
-    if usable:
-        # Only the nodes with CPUs the engine may run on (its cgroup's cpuset): never pin it elsewhere.
-        nodes = [node for node in nodes if usable & set(parse_cpulist(str(node["cpus"])))]
-        if not nodes:
-            return {}, []
-    ordered = sorted(nodes, key=lambda node: (-int(node["memory_mb"]), int(node["id"])))
-    chosen: List[Mapping[str, Any]] = []
-    for node in ordered:
-        chosen.append(node)
-        if sum(int(n["memory_mb"]) for n in chosen) >= limit_mb:
-            break
+    # Only the nodes with CPUs the engine may run on (its cgroup's cpuset): never pin it elsewhere.
+    nodes = [node for node in host["numa_nodes"] if not usable or usable & set(parse_cpulist(str(node["cpus"])))]
+    if not nodes:
+        return {}, [], []
+    warnings: List[str] = []
+    gpu_ids = _gpu_numa_ids(host, backend)
+    first = [node for node in nodes if int(node["id"]) in (gpu_ids or [])]
+    if gpu_ids and len(gpu_ids) > 1:
+        warnings.append("%s: its GPUs hang off NUMA nodes %s: it runs on the CPUs of all of them, and traffic between "
+                        "a GPU and another node's CPUs crosses the interconnect" % (service, _ids(gpu_ids)))
+    if gpu_ids and not first:
+        warnings.append("%s: the NUMA node(s) %s its GPUs hang off have none of its usable CPUs (%s); it is placed "
+                        "by memory instead" % (service, _ids(gpu_ids), format_cpulist(usable)))
+    if first:
+        rule = "the node%s its GPUs hang off (PCI numa_node)" % ("s" if len(first) > 1 else "")
+    else:
+        rule = "the node(s) with the most memory%s" % (
+            "" if backend not in BACKEND_VENDOR else " (the GPUs' NUMA node is unknown)" if not gpu_ids
+            else " (the GPUs' node has no usable CPU)")
+    chosen = _fill_memory(nodes, first, limit_mb)
+    ids = sorted(int(node["id"]) for node in chosen)
+    if len(chosen) > max(1, len(first)):
+        warnings.append("%s needs %d MiB, more than %s holds: it spans nodes %s, and memory traffic crosses the "
+                        "interconnect" % (service, limit_mb, "one NUMA node" if len(first) < 2
+                                          else "its GPUs' NUMA nodes", _ids(ids)))
     cpus = sorted(set().union(*(parse_cpulist(str(node["cpus"])) for node in chosen)))
     if usable:
         cpus = [cpu for cpu in cpus if cpu in usable]
-    ids = sorted(int(node["id"]) for node in chosen)
-    warnings = []
-    if len(chosen) > 1:
-        warnings.append("%s needs %d MiB, more than one NUMA node holds: it spans nodes %s, and memory "
-                        "traffic crosses the interconnect" % (service, limit_mb, ",".join(map(str, ids))))
+    notes = ["NUMA: %s on node%s %s, %s" % (service, "s" if len(ids) > 1 else "", _ids(ids), rule)]
     return {service: {"nodes": ids, "cpuset_cpus": format_cpulist(cpus),
-                      "cpuset_mems": ",".join(map(str, ids)), "cpu_count": len(cpus)}}, warnings
+                      "cpuset_mems": _ids(ids), "cpu_count": len(cpus)}}, warnings, notes
+
+
+def _ids(ids: Any) -> str:
+    return ",".join(map(str, ids))
+
+
+def _gpu_numa_ids(host: Dict[str, Any], backend: str) -> Optional[List[int]]:
+    """The NUMA nodes the backend's GPUs hang off, or None when any of them is unknown (-1, not gathered, no such node)."""
+    known = {int(node["id"]) for node in host["numa_nodes"]}
+    ids = [gpu.get("numa_node") for gpu in _backend_gpus(host, backend)]
+    if not ids or any(node is None or node not in known for node in ids):
+        return None
+    return sorted(set(ids))
+
+
+def _fill_memory(nodes: List[Mapping[str, Any]], first: List[Mapping[str, Any]], limit_mb: int) -> List[Mapping[str, Any]]:
+    """``first``, then the other nodes, largest first, until their memory holds ``limit_mb`` (or none is left)."""
+    chosen = list(first)
+    rest = sorted((node for node in nodes if node not in first), key=lambda node: (-int(node["memory_mb"]), int(node["id"])))
+    for node in rest:
+        if chosen and sum(int(n["memory_mb"]) for n in chosen) >= limit_mb:
+            break
+        chosen.append(node)
+    return chosen
 
 
 PER_MODEL_KEYS = ("ctx", "parallel", "kv_cache_type")
@@ -313,71 +372,118 @@ def _per_model_settings(model_list: List[Any], engine: str, settings: Dict[str, 
     return result
 
 
-def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, profile: str,
-                      headroom: float, settings_overrides: Mapping[str, Any],
-                      component_overrides: Dict[str, Dict[str, Any]], runtime: str,
-                      os_reserve_mb: Optional[int], catalog: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    settings = _settings(profile, settings_overrides)
-    backend, devices, vram_mb = _backend(host, runtime)
-    warnings: List[str] = []
-    notes: List[str] = []
-    service = ENGINE_SERVICE[engine]
-    mac = host["system"] == "Darwin"
+class _Request(NamedTuple):
+    """What every profile of one resource_plan call shares: the validated arguments, the host and its budget."""
 
-    # Budget
-    total_mb = host["effective_mb"]
-    docker_desktop: Optional[Dict[str, Any]] = None
-    vm_cpus = host["vcpus"]
+    host: Dict[str, Any]
+    model_list: List[Any]
+    engine: str
+    service: str
+    headroom: float
+    overrides: Mapping[str, Any]
+    component_overrides: Dict[str, Dict[str, Any]]
+    runtime: str
+    backend: Tuple[str, int, int]
+    budget: Dict[str, Any]
+    resolve: Callable[[int], Tuple[str, Dict[str, Any], List[str]]]
+    # Steps already taken for this request: the monitoring services, and each profile's sizing and fit.
+    memo: Dict[str, Any]
+
+
+def _budget(host: Dict[str, Any], runtime: str, os_reserve_mb: Optional[int], service: str) -> Dict[str, Any]:
+    """The memory the stack may use (MiB), the CPUs of the pool it runs in, and the notes and warnings saying why."""
+    mac = host["system"] == "Darwin"
+    budget: Dict[str, Any] = {"vm_mb": None, "vm_cpus": host["vcpus"], "notes": [], "warnings": []}
     if mac and runtime == "container":
         vm_mb = int(host["memtotal_mb"] * DOCKER_DESKTOP_SHARE) // 1024 * 1024
-        budget_mb = vm_mb - DOCKER_VM_RESERVE_MB
-        vm_cpus = max(1, host["vcpus"] - 2)
-        notes.append("Docker Desktop VM: 80%% of %d MiB = %d MiB, less %d MiB for the VM itself"
-                     % (host["memtotal_mb"], vm_mb, DOCKER_VM_RESERVE_MB))
+        budget.update(vm_mb=vm_mb, budget_mb=vm_mb - DOCKER_VM_RESERVE_MB, vm_cpus=max(1, host["vcpus"] - 2))
+        budget["notes"].append("Docker Desktop VM: 80%% of %d MiB = %d MiB, less %d MiB for the VM itself"
+                               % (host["memtotal_mb"], vm_mb, DOCKER_VM_RESERVE_MB))
         if host["apple_silicon"]:
-            warnings.append("containers on macOS get no Metal GPU: %s runs on the CPU in the Docker Desktop VM; "
-                            "runtime native runs Ollama on the host with Metal" % service)
+            budget["warnings"].append("containers on macOS get no Metal GPU: %s runs on the CPU in the Docker Desktop "
+                                      "VM; runtime native runs Ollama on the host with Metal" % service)
     else:
+        total_mb = host["effective_mb"]
         reserve = os_reserve_mb if os_reserve_mb is not None else _clamp_reserve(
             total_mb, MAC_NATIVE_RESERVE if mac else LINUX_RESERVE)
-        budget_mb = total_mb - reserve
-        notes.append("budget: %d MiB%s less an OS reserve of %d MiB"
-                     % (total_mb, " (cgroup limit)" if host["cgroup_memory_limit_mb"] and
-                        host["cgroup_memory_limit_mb"] < host["memtotal_mb"] else "", reserve))
-    if budget_mb <= 0:
+        budget["budget_mb"] = total_mb - reserve
+        budget["notes"].append("budget: %d MiB%s less an OS reserve of %d MiB"
+                               % (total_mb, " (cgroup limit)" if host["cgroup_memory_limit_mb"] and
+                                  host["cgroup_memory_limit_mb"] < host["memtotal_mb"] else "", reserve))
+    if budget["budget_mb"] <= 0:
         raise PlanError("facts.memtotal_mb: %d MiB leaves no memory after the reserves (budget %d MiB)"
-                        % (host["memtotal_mb"], budget_mb))
+                        % (host["memtotal_mb"], budget["budget_mb"]))
+    return budget
 
-    # Models. The engine receives one value of each setting: a per-model one must be that value.
-    settings = _per_model_settings(model_list, engine, settings)
+
+# The built-in catalog's tags, resolved: the same for every plan of the process (the planner never changes them).
+_CATALOG_RESOLVED: Dict[str, Tuple[str, Dict[str, Any], List[str]]] = {}
+
+
+def _resolver(model_list: List[Any], catalog: Optional[Mapping[str, Any]]) -> Callable[[int], Tuple[str, Dict[str, Any], List[str]]]:
+    """Resolve each model (by its index) once, however many profiles size it; an error is raised again each time."""
+    cache: Dict[int, Any] = {}
+
+    def resolve(index: int) -> Tuple[str, Dict[str, Any], List[str]]:
+        if index not in cache:
+            try:
+                cache[index] = _resolve(model_list[index], catalog)
+            except PlanError as err:
+                cache[index] = err
+        if isinstance(cache[index], PlanError):
+            raise cache[index]
+        return cache[index]
+    return resolve
+
+
+def _resolve(entry: Any, catalog: Optional[Mapping[str, Any]]) -> Tuple[str, Dict[str, Any], List[str]]:
+    """A model's (name, metadata, warnings); a tag of the built-in catalog is resolved once per process."""
+    if catalog or not isinstance(entry, str) or entry not in MODELS:
+        return resolve_model(_model_arg(entry), catalog)
+    if entry not in _CATALOG_RESOLVED:
+        _CATALOG_RESOLVED[entry] = resolve_model(entry)
+    return _CATALOG_RESOLVED[entry]
+
+
+def _model_arg(entry: Any) -> Any:
+    """A model as the sizing takes it: a tag, or its metadata without the per-model settings."""
+    if isinstance(entry, Mapping):
+        return {key: value for key, value in entry.items() if key not in PER_MODEL_KEYS}
+    return entry
+
+
+def _size_models(request: _Request, settings: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Each model's memory with the settings it is served with, and the sizing's warnings; one engine, no duplicates."""
+    backend, devices, _vram_mb = request.backend
     models: List[Dict[str, Any]] = []
-    for entry in model_list:
+    warnings: List[str] = []
+    for index, entry in enumerate(request.model_list):
         per_model = dict(settings)
         if isinstance(entry, Mapping):
-            for key in ("ctx", "parallel", "kv_cache_type"):
-                if entry.get(key) is not None:
-                    per_model[key] = entry[key]
-            model_arg: Any = {k: v for k, v in entry.items() if k not in ("ctx", "parallel", "kv_cache_type")}
-        else:
-            model_arg = entry
-        figures = model_memory(model_arg, ctx=per_model["ctx"], parallel=per_model["parallel"],
-                               kv_cache_type=per_model["kv_cache_type"], flash_attention=settings["flash_attention"],
-                               engine=engine, backend=backend, gpu_count=max(devices, 1), catalog=catalog)
+            per_model.update({key: entry[key] for key in PER_MODEL_KEYS if entry.get(key) is not None})
+        figures = size_model(request.resolve(index), ctx=per_model["ctx"], parallel=per_model["parallel"],
+                             kv_cache_type=per_model["kv_cache_type"], flash_attention=settings["flash_attention"],
+                             engine=request.engine, backend=backend, gpu_count=max(devices, 1))
         warnings.extend(figures.pop("warnings"))
         models.append(figures)
     names = [model["name"] for model in models]
-    if engine == "llamacpp" and len(models) > 1:
+    if request.engine == "llamacpp" and len(models) > 1:
         raise PlanError("models: llamacpp serves one model per server (llama-server -m); got %d: %s. Serve one "
                         "model per host, or choose engine ollama" % (len(models), ", ".join(names)))
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise PlanError("models: %s listed more than once" % ", ".join(duplicates))
+    return models, warnings
 
-    # Engine: the resident set, and what of it stays in RAM.
-    resident_count = len(models) if engine == "mistralrs" else min(settings["max_loaded_models"], len(models))
+
+def _engine_memory(request: _Request, settings: Dict[str, Any], models: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The engine's resident models and what of them stays in RAM: its limit, reservation, warnings and notes."""
+    backend, devices, vram_mb = request.backend
+    service = request.service
+    resident_count = len(models) if request.engine == "mistralrs" else min(settings["max_loaded_models"], len(models))
     resident = sorted(models, key=lambda model: model["total_bytes"], reverse=True)[:resident_count]
-    resident_bytes = sum(model["total_bytes"] for model in resident)
-    if backend in ("cuda", "rocm"):
+    memory: Dict[str, Any] = {"resident": resident, "warnings": [], "notes": []}
+    if backend in BACKEND_VENDOR:
         gpu_bytes = sum(model["total_bytes"] - RUNTIME_RAM_BYTES - model["host_side_bytes"] for model in resident)
         spill = max(0, gpu_bytes - vram_mb * MIB)
         # In RAM beside what spills: each model's runtime, its embedding table and CPU buffers (llama.cpp keeps
@@ -388,90 +494,119 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
         largest_host = (max(0, resident[0]["total_bytes"] - vram_mb * MIB) + RUNTIME_RAM_BYTES
                         + resident[0]["host_side_bytes"] + GPU_LOAD_BUFFER_BYTES)
         if spill:
-            warnings.append("%s: %d MiB of the resident models do not fit in %d MiB of VRAM on %d GPU(s); "
-                            "those layers run on the CPU from RAM" % (service, _mib(spill), vram_mb, devices))
-        notes.append("GPU offload: %d MiB in VRAM across %d GPU(s), %d MiB in RAM"
-                     % (_mib(gpu_bytes - spill), devices, _mib(host_bytes)))
+            memory["warnings"].append("%s: %d MiB of the resident models do not fit in %d MiB of VRAM on %d GPU(s); "
+                                      "those layers run on the CPU from RAM" % (service, _mib(spill), vram_mb, devices))
+        memory["notes"].append("GPU offload: %d MiB in VRAM across %d GPU(s), %d MiB in RAM"
+                               % (_mib(gpu_bytes - spill), devices, _mib(host_bytes)))
     else:
-        host_bytes = resident_bytes
+        host_bytes = sum(model["total_bytes"] for model in resident)
         largest_host = resident[0]["total_bytes"]
-        if backend == "metal" and resident_bytes > vram_mb * MIB:
-            warnings.append("%s: the resident models need %d MiB, more than the %d MiB Metal may wire "
-                            "(iogpu.wired_limit_mb); the rest runs on the CPU" % (service, _mib(resident_bytes), vram_mb))
-    need_mb = _mib(host_bytes * (1 + headroom))
-    engine_limit = need_mb
-    engine_reservation = min(_mib(largest_host), engine_limit)
-    override = component_overrides.get(service, {})
-    engine_limit = override.get("mem_limit_mb", engine_limit)
-    engine_reservation = override.get("mem_reservation_mb", min(engine_reservation, engine_limit))
-    if engine_reservation > engine_limit:
-        raise PlanError("components.%s: mem_reservation %d MiB is above mem_limit %d MiB"
-                        % (service, engine_reservation, engine_limit))
-    if engine_limit < need_mb:
-        warnings.append("%s: mem_limit %d MiB is below the %d MiB its resident models need with %d%% headroom"
-                        % (service, engine_limit, need_mb, round(headroom * 100)))
+        if backend == "metal" and host_bytes > vram_mb * MIB:
+            memory["warnings"].append("%s: the resident models need %d MiB, more than the %d MiB Metal may wire "
+                                      "(iogpu.wired_limit_mb); the rest runs on the CPU" % (service, _mib(host_bytes), vram_mb))
+    need_mb = _mib(host_bytes * (1 + request.headroom))
+    override = request.component_overrides.get(service, {})
+    memory["limit_mb"] = override.get("mem_limit_mb", need_mb)
+    memory["reservation_mb"] = override.get("mem_reservation_mb", min(_mib(largest_host), need_mb, memory["limit_mb"]))
+    _check_reservation(service, memory["reservation_mb"], memory["limit_mb"])
+    if memory["limit_mb"] < need_mb:
+        memory["warnings"].append("%s: mem_limit %d MiB is below the %d MiB its resident models need with %d%% headroom"
+                                  % (service, memory["limit_mb"], need_mb, round(request.headroom * 100)))
+    return memory
 
-    # Monitoring services, scaled down on small budgets: continuously, from half below half the low-memory budget
-    # to full at it, so that a budget's share left to the engine never shrinks as the budget grows (more RAM never
-    # turns a fitting plan into a refusal).
-    scale = min(1.0, max(0.5, budget_mb / float(LOW_MEMORY_BUDGET_MB)))
+
+def _check_reservation(service: str, reservation_mb: int, limit_mb: int) -> None:
+    """The one limit/reservation check: Docker refuses a mem_reservation above the mem_limit."""
+    if reservation_mb > limit_mb:
+        raise PlanError("components.%s: mem_reservation %d MiB is above mem_limit %d MiB" % (service, reservation_mb, limit_mb))
+
+
+def _monitoring(request: _Request) -> Dict[str, Dict[str, Any]]:
+    """The monitoring services' limits, reservations and CPUs, with the user's overrides.
+
+    Scaled down on small budgets: continuously, from half below half the low-memory budget to full at it, so that a
+    budget's share left to the engine never shrinks as the budget grows (more RAM never turns a fitting plan into a
+    refusal).
+    """
+    scale = min(1.0, max(0.5, request.budget["budget_mb"] / float(LOW_MEMORY_BUDGET_MB)))
     components: Dict[str, Dict[str, Any]] = {}
-    cpu_pool = float(vm_cpus if mac else host["vcpus"])
     for name, (limit, reservation, cpus) in COMPONENTS.items():
         entry = {"mem_limit_mb": int(limit * scale), "mem_reservation_mb": int(reservation * scale),
-                 "cpus": min(cpus, cpu_pool)}
-        override_entry = component_overrides.get(name, {})
+                 "cpus": min(cpus, _cpu_pool(request))}
+        override_entry = request.component_overrides.get(name, {})
         entry.update(override_entry)
         if "mem_reservation_mb" not in override_entry:
             # A limit given alone lowers the default reservation with it, for every service alike.
             entry["mem_reservation_mb"] = min(entry["mem_reservation_mb"], entry["mem_limit_mb"])
-        if entry["mem_reservation_mb"] > entry["mem_limit_mb"]:
-            raise PlanError("components.%s: mem_reservation %d MiB is above mem_limit %d MiB"
-                            % (name, entry["mem_reservation_mb"], entry["mem_limit_mb"]))
+        _check_reservation(name, entry["mem_reservation_mb"], entry["mem_limit_mb"])
         components[name] = entry
-    monitoring_mb = sum(entry["mem_limit_mb"] for entry in components.values())
+    return components
 
-    native = runtime == "native"
-    engine_cpus = float(host["vcpus"] if native else max(1.0, cpu_pool - 1.0))
-    engine_cpus = override.get("cpus", engine_cpus)
-    numa, numa_warnings = ({}, [])
+
+def _cpu_pool(request: _Request) -> float:
+    """The CPUs the containers share: the Docker Desktop VM's on macOS, else the host's."""
+    return float(request.budget["vm_cpus"] if request.host["system"] == "Darwin" else request.host["vcpus"])
+
+
+def _placement(request: _Request, settings: Dict[str, Any], limit_mb: int) -> Dict[str, Any]:
+    """The engine's CPUs, NUMA node(s) and threads, with NUMA's warnings and notes."""
+    host, service = request.host, request.service
+    mac, native = host["system"] == "Darwin", request.runtime == "native"
+    cpus = float(host["vcpus"] if native else max(1.0, _cpu_pool(request) - 1.0))
+    cpus = request.component_overrides.get(service, {}).get("cpus", cpus)
+    numa: Dict[str, Any] = {}
+    warnings: List[str] = []
+    notes: List[str] = []
     if not mac and not native:
-        numa, numa_warnings = _numa(host, service, engine_limit)
-        warnings.extend(numa_warnings)
+        numa, warnings, notes = _numa(host, service, limit_mb, request.backend[0])
         if numa:
-            engine_cpus = min(engine_cpus, float(numa[service]["cpu_count"]))
-    components = dict([(service, {"mem_limit_mb": engine_limit, "mem_reservation_mb": engine_reservation,
-                                  "cpus": engine_cpus, "native": native})] + list(components.items()))
+            cpus = min(cpus, float(numa[service]["cpu_count"]))
     cores = host["performance_cores"] if mac and native and host["performance_cores"] else host["physical_cores"]
-    threads = settings["num_thread"] or max(1, min(cores, int(engine_cpus)))
+    threads = settings["num_thread"] or max(1, min(cores, int(cpus)))
+    return {"cpus": cpus, "numa": numa, "threads": threads, "warnings": warnings, "notes": notes}
 
-    # Fit
-    if mac and native:
-        vm_mb = int(math.ceil((monitoring_mb + DOCKER_VM_RESERVE_MB) / 1024.0)) * 1024
-        used_mb = engine_limit + vm_mb
-        notes.append("Docker Desktop VM holds only the monitoring services: %d MiB" % vm_mb)
+
+def _fit(request: _Request, memory: Dict[str, Any], monitoring_mb: int) -> Dict[str, Any]:
+    """Whether the limits stay within the budget: the memory used, the Docker Desktop VM of a native Mac, the refusal."""
+    fit: Dict[str, Any] = {"vm_mb": request.budget["vm_mb"], "notes": [], "warning": None}
+    if request.host["system"] == "Darwin" and request.runtime == "native":
+        fit["vm_mb"] = int(math.ceil((monitoring_mb + DOCKER_VM_RESERVE_MB) / 1024.0)) * 1024
+        fit["notes"].append("Docker Desktop VM holds only the monitoring services: %d MiB" % fit["vm_mb"])
+        fit["used_mb"] = memory["limit_mb"] + fit["vm_mb"]
     else:
-        used_mb = engine_limit + monitoring_mb
-    fits = used_mb <= budget_mb
-    if not fits:
-        warnings.insert(0, "does not fit: %s needs %d MiB (%s resident: %s) and monitoring %d MiB, %d MiB in all, "
-                           "over the %d MiB budget by %d MiB"
-                        % (service, engine_limit, resident_count, ", ".join(m["name"] for m in resident),
-                           monitoring_mb, used_mb, budget_mb, used_mb - budget_mb))
-    if mac:
-        disk_mib = max(200 * 1024, _mib(sum(m["weights_bytes"] for m in models) * 1.5) + 50 * 1024)
-        docker_desktop = {
-            "memory_mib": vm_mb,
-            "cpus": vm_cpus if not native else max(1, min(4, host["vcpus"] - 2)),
-            "swap_mib": 4096 if host["memtotal_mb"] >= 64 * 1024 else 2048,
-            "disk_size_mib": disk_mib,
-        }
+        fit["used_mb"] = memory["limit_mb"] + monitoring_mb
+    budget_mb = request.budget["budget_mb"]
+    fit["fits"] = fit["used_mb"] <= budget_mb
+    if not fit["fits"]:
+        resident = memory["resident"]
+        fit["warning"] = ("does not fit: %s needs %d MiB (%s resident: %s) and monitoring %d MiB, %d MiB in all, "
+                          "over the %d MiB budget by %d MiB"
+                          % (request.service, memory["limit_mb"], len(resident), ", ".join(m["name"] for m in resident),
+                             monitoring_mb, fit["used_mb"], budget_mb, fit["used_mb"] - budget_mb))
+    return fit
 
+
+def _docker_desktop(request: _Request, models: List[Dict[str, Any]], vm_mb: int) -> Optional[Dict[str, Any]]:
+    """The Docker Desktop VM's settings on macOS (None elsewhere)."""
+    host = request.host
+    if host["system"] != "Darwin":
+        return None
+    return {
+        "memory_mib": vm_mb,
+        "cpus": request.budget["vm_cpus"] if request.runtime != "native" else max(1, min(4, host["vcpus"] - 2)),
+        "swap_mib": 4096 if host["memtotal_mb"] >= 64 * 1024 else 2048,
+        "disk_size_mib": max(200 * 1024, _mib(sum(m["weights_bytes"] for m in models) * 1.5) + 50 * 1024),
+    }
+
+
+def _env(engine: str, settings: Dict[str, Any], models: List[Dict[str, Any]], memory: Dict[str, Any],
+         threads: int) -> Tuple[Dict[str, str], List[str]]:
+    """The variables the engine reads, and a note where they are not the whole story."""
     env: Dict[str, str] = {"OMP_NUM_THREADS": str(threads)}
     if engine == "ollama":
         env.update({
-            "OLLAMA_MEMORY_LIMIT": docker_mib(engine_limit),
-            "OLLAMA_MEMORY_RESERVATION": docker_mib(engine_reservation),
+            "OLLAMA_MEMORY_LIMIT": docker_mib(memory["limit_mb"]),
+            "OLLAMA_MEMORY_RESERVATION": docker_mib(memory["reservation_mb"]),
             "OLLAMA_NUM_PARALLEL": str(settings["parallel"]),
             "OLLAMA_MAX_LOADED_MODELS": str(settings["max_loaded_models"]),
             "OLLAMA_KEEP_ALIVE": str(settings["keep_alive"]),
@@ -480,48 +615,77 @@ def _plan_for_profile(host: Dict[str, Any], model_list: List[Any], engine: str, 
             "OLLAMA_CONTEXT_LENGTH": str(settings["ctx"]),
             "OLLAMA_NUM_THREAD": str(threads),
         })
-    elif engine == "llamacpp":
+        return env, []
+    if engine == "llamacpp":
         # llama-server's own variables (tools/server/README.md of llama.cpp): -c is the context
         # of all slots together, so each of the --parallel slots gets ctx.
-        quantized = settings["flash_attention"] and settings["kv_cache_type"] != "f16"
+        cache = settings["kv_cache_type"] if settings["flash_attention"] and settings["kv_cache_type"] != "f16" else "f16"
         env.update({
             "LLAMA_ARG_CTX_SIZE": str(models[0]["ctx"] * settings["parallel"]),
             "LLAMA_ARG_N_PARALLEL": str(settings["parallel"]),
             "LLAMA_ARG_THREADS": str(threads),
             "LLAMA_ARG_FLASH_ATTN": "on" if settings["flash_attention"] else "off",
-            "LLAMA_ARG_CACHE_TYPE_K": settings["kv_cache_type"] if quantized else "f16",
-            "LLAMA_ARG_CACHE_TYPE_V": settings["kv_cache_type"] if quantized else "f16",
+            "LLAMA_ARG_CACHE_TYPE_K": cache,
+            "LLAMA_ARG_CACHE_TYPE_V": cache,
             "LLAMA_ARG_ENDPOINT_METRICS": "1",
         })
-    else:
-        # mistral.rs takes its settings from its TOML file (max_seqs, each model's max_seq_len: the stack writes it
-        # from this plan); its CPU kernels run on rayon's pool, which reads RAYON_NUM_THREADS.
-        env["RAYON_NUM_THREADS"] = str(threads)
-        notes.append("mistral.rs: max_seqs %d and each model's max_seq_len go into its TOML file; its cache is f16 "
-                     "and grows with each sequence, so a prompt longer than ctx %d would take more than planned"
-                     % (settings["parallel"], settings["ctx"]))
+        return env, []
+    # mistral.rs takes its settings from its TOML file (max_seqs, each model's max_seq_len: the stack writes it
+    # from this plan); its CPU kernels run on rayon's pool, which reads RAYON_NUM_THREADS.
+    env["RAYON_NUM_THREADS"] = str(threads)
+    return env, ["mistral.rs: max_seqs %d and each model's max_seq_len go into its TOML file; its cache is f16 "
+                 "and grows with each sequence, so a prompt longer than ctx %d would take more than planned"
+                 % (settings["parallel"], settings["ctx"])]
+
+
+def _sized(request: _Request, profile: str) -> Dict[str, Any]:
+    """The steps that decide whether a profile fits: settings, models, engine memory, monitoring, fit (once each)."""
+    if profile not in request.memo:
+        settings = _per_model_settings(request.model_list, request.engine, _settings(profile, request.overrides))
+        models, model_warnings = _size_models(request, settings)
+        memory = _engine_memory(request, settings, models)
+        if "monitoring" not in request.memo:
+            request.memo["monitoring"] = _monitoring(request)
+        monitoring_mb = sum(entry["mem_limit_mb"] for entry in request.memo["monitoring"].values())
+        request.memo[profile] = {"settings": settings, "models": models, "model_warnings": model_warnings,
+                                 "memory": memory, "fit": _fit(request, memory, monitoring_mb)}
+    return request.memo[profile]
+
+
+def _plan_for_profile(request: _Request, profile: str) -> Dict[str, Any]:
+    """One profile's plan: each step below is a small function of the request and the steps before it."""
+    sized = _sized(request, profile)
+    settings, models, memory, fit = sized["settings"], [dict(model) for model in sized["models"]], sized["memory"], sized["fit"]
+    monitoring = {name: dict(entry) for name, entry in request.memo["monitoring"].items()}
+    placement = _placement(request, settings, memory["limit_mb"])
+    env, env_notes = _env(request.engine, settings, models, memory, placement["threads"])
+    backend, _devices, vram_mb = request.backend
     for model in models:
         model["fits_gpu"] = backend != "cpu" and model["total_bytes"] <= vram_mb * MIB
+    engine_entry = {"mem_limit_mb": memory["limit_mb"], "mem_reservation_mb": memory["reservation_mb"],
+                    "cpus": placement["cpus"], "native": request.runtime == "native"}
+    warnings = request.budget["warnings"] + sized["model_warnings"] + memory["warnings"] + placement["warnings"]
+    host = request.host
     return {
         "profile": profile,
-        "engine": engine,
-        "runtime": "native" if native else "container",
+        "engine": request.engine,
+        "runtime": request.runtime,
         "backend": backend,
-        "budget_mb": budget_mb,
-        "used_mb": used_mb,
-        "headroom": headroom,
-        "settings": settings,
-        "components": components,
+        "budget_mb": request.budget["budget_mb"],
+        "used_mb": fit["used_mb"],
+        "headroom": request.headroom,
+        "settings": dict(settings),
+        "components": dict([(request.service, engine_entry)] + list(monitoring.items())),
         "env": env,
         "models": models,
-        "resident_models": [model["name"] for model in resident],
-        "docker_desktop": docker_desktop,
-        "numa": numa,
+        "resident_models": [model["name"] for model in memory["resident"]],
+        "docker_desktop": _docker_desktop(request, models, fit["vm_mb"]),
+        "numa": placement["numa"],
         "host": dict(((key, host[key]) for key in ("system", "memtotal_mb", "effective_mb", "vcpus", "physical_cores")),
                      gpus=len(host["gpus"]), vram_mb=vram_mb, numa_nodes=len(host["numa_nodes"]) or 1),
-        "fits": fits,
-        "warnings": warnings,
-        "notes": notes,
+        "fits": fit["fits"],
+        "warnings": ([fit["warning"]] if fit["warning"] else []) + warnings,
+        "notes": request.budget["notes"] + memory["notes"] + placement["notes"] + fit["notes"] + env_notes,
     }
 
 
@@ -545,8 +709,7 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
         ``mem_reservation_mb`` / ``mem_reservation``, ``cpus``.
     :returns: the plan; see the filter's documentation for its keys.
     """
-    if engine not in ENGINES:
-        raise PlanError("engine: %r is unknown; choose one of %s" % (engine, ", ".join(ENGINES)))
+    check_engine(engine)
     if profile != "auto" and profile not in PROFILES:
         raise PlanError("profile: %r is unknown; choose auto or one of %s" % (profile, ", ".join(PROFILES)))
     if runtime not in RUNTIMES:
@@ -575,47 +738,70 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
         if entry.get("cpus", 0) > host["vcpus"]:
             raise PlanError("components.%s.cpus: %r is more than the host's %d vCPUs" % (service, entry["cpus"], host["vcpus"]))
 
-    def attempt(name: str) -> Dict[str, Any]:
-        return _plan_for_profile(host, list(models), engine, name, float(headroom), overrides,
-                                 component_overrides, runtime, os_reserve_mb, catalog)
-
-    plan = attempt(profile) if profile != "auto" else _auto(attempt)
+    # The settings are checked before the budget, whatever the profile: the first error named is the same.
+    _settings(AUTO_ORDER[0] if profile == "auto" else profile, overrides)
+    service = ENGINE_SERVICE[engine]
+    model_list = list(models)
+    request = _Request(host=host, model_list=model_list, engine=engine, service=service, headroom=float(headroom),
+                       overrides=overrides, component_overrides=component_overrides, runtime=runtime,
+                       backend=_backend(host, runtime), budget=_budget(host, runtime, os_reserve_mb, service),
+                       resolve=_resolver(model_list, catalog), memo={})
+    plan = _auto(request) if profile == "auto" else _plan_for_profile(request, profile)
     if not plan["fits"] and not _no_suggestions:
-        suggestions = _suggestions(facts, list(models), plan, catalog,
-                                   dict(engine=engine, profile=profile, headroom=headroom, runtime=runtime, ctx=ctx,
-                                        parallel=parallel, max_loaded_models=max_loaded_models, keep_alive=keep_alive,
-                                        flash_attention=flash_attention, kv_cache_type=kv_cache_type,
-                                        num_thread=num_thread, components=components, os_reserve_mb=os_reserve_mb))
+        suggestions = _suggestions(request, profile, catalog, plan)
         plan["suggestions"] = suggestions
         plan["warnings"][0] += ("; it would fit with " + ", or with ".join(suggestions) if suggestions
                                 else "; no smaller context, cache or catalog model fits this host")
     return plan
 
 
-def _auto(attempt: Callable[[str], Dict[str, Any]]) -> Dict[str, Any]:
+def _auto(request: _Request) -> Dict[str, Any]:
     """Profile auto: from the models' size class down to the most conservative profile that fits."""
-    first = attempt("large")  # any profile: to learn the budget and model weights
-    start = _size_class(first["models"], first["budget_mb"])
-    tried: List[str] = []
-    plan = first
-    for name in AUTO_ORDER[AUTO_ORDER.index(start):]:
-        plan = attempt(name)
-        tried.append(name)
-        if plan["fits"]:
-            break
+    start = _auto_start(request)
+    tried = _auto_tried(request, start)
+    plan = _plan_for_profile(request, tried[-1])
     plan["notes"].insert(0, "profile auto: size class %s, tried %s, chose %s" % (start, ", ".join(tried), plan["profile"]))
     return plan
 
 
-def _suggestions(facts: Any, models: List[Any], plan: Mapping[str, Any], catalog: Optional[Mapping[str, Any]],
-                 args: Dict[str, Any]) -> List[str]:
+def _auto_tried(request: _Request, start: str) -> List[str]:
+    """The profiles auto tries, from ``start`` to the first that fits (or the last): only their sizing and fit."""
+    tried: List[str] = []
+    for name in AUTO_ORDER[AUTO_ORDER.index(start):]:
+        tried.append(name)
+        if _sized(request, name)["fit"]["fits"]:
+            break
+    return tried
+
+
+def _auto_start(request: _Request) -> str:
+    """The size class of the models on this budget, from their weights alone (no plan is made for it).
+
+    A model that cannot be resolved starts auto at the first profile, whose plan raises the error.
+    """
+    try:
+        weights = [{"weights_bytes": weights_bytes(request.resolve(index)[1])} for index in range(len(request.model_list))]
+    except PlanError:
+        return AUTO_ORDER[0]
+    return _size_class(weights, request.budget["budget_mb"])
+
+
+def _suggestions(request: _Request, profile: str, catalog: Optional[Mapping[str, Any]], plan: Mapping[str, Any]) -> List[str]:
     """What would make a refused plan fit on this host: a smaller context, a q8_0 cache, a smaller model.
 
-    Each is planned for real (the same host, the other settings unchanged); only those that fit are named.
+    Each is planned for real (the same host, the other settings unchanged) as far as its fit; only those that fit are
+    named.
     """
-    def fits(**change: Any) -> bool:
+    models = request.model_list
+
+    def fits(models: List[Any], **change: Any) -> bool:
+        changed = request._replace(model_list=list(models), overrides=dict(request.overrides, **change), memo={},
+                                   resolve=request.resolve if models == request.model_list[:len(models)]
+                                   else _resolver(list(models), catalog))
         try:
-            return bool(resource_plan(facts, **dict(args, _no_suggestions=True, catalog=catalog, **change))["fits"])
+            _settings(profile if profile != "auto" else AUTO_ORDER[0], changed.overrides)
+            return bool(_sized(changed, profile if profile != "auto" else _auto_tried(changed, _auto_start(changed))[-1])
+                        ["fit"]["fits"])
         except PlanError:
             return False
 

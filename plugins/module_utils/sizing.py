@@ -61,6 +61,20 @@ BACKENDS = tuple(GPU_OVERHEAD_BYTES)
 UBATCH = 512
 
 
+def check_engine(engine: Any) -> str:
+    """The engine, or PlanError naming the known ones: the one check of the engine, for the planner and the sizing."""
+    if engine not in ENGINES:
+        raise PlanError("engine: %r is unknown; choose one of %s" % (engine, ", ".join(ENGINES)))
+    return engine
+
+
+def check_kv_cache_type(kv_cache_type: Any) -> str:
+    """The cache type, or PlanError naming the known ones: the one check of kv_cache_type."""
+    if kv_cache_type not in KV_BYTES_PER_ELEMENT:
+        raise PlanError("kv_cache_type: %r is unknown; choose one of %s" % (kv_cache_type, ", ".join(KV_BYTES_PER_ELEMENT)))
+    return kv_cache_type
+
+
 def positive_int(value: Any, name: str, allow_zero: bool = False) -> int:
     """Return value as an int > 0 (or >= 0), or raise PlanError naming it."""
     if isinstance(value, bool):
@@ -233,17 +247,27 @@ def model_memory(model: Any, ctx: Any = 4096, parallel: Any = 1, kv_cache_type: 
         plus ``name``, ``ctx`` (after the cap), ``parallel``, ``kv_cache_type`` (as used),
         ``flash_attention`` and ``warnings``.
     """
-    name, meta, warnings = resolve_model(model, catalog)
-    if engine not in ENGINES:
-        raise PlanError("engine: %r is unknown; choose one of %s" % (engine, ", ".join(ENGINES)))
+    return size_model(resolve_model(model, catalog), ctx=ctx, parallel=parallel, kv_cache_type=kv_cache_type,
+                      flash_attention=flash_attention, engine=engine, backend=backend, gpu_count=gpu_count)
+
+
+def size_model(resolved: Tuple[str, Dict[str, Any], List[str]], ctx: Any = 4096, parallel: Any = 1,
+               kv_cache_type: str = "f16", flash_attention: Any = False, engine: str = "ollama", backend: str = "cpu",
+               gpu_count: Any = 1) -> Dict[str, Any]:
+    """:func:`model_memory` of a model :func:`resolve_model` has already resolved: (name, metadata, warnings).
+
+    The planner resolves each model once and sizes it for every profile it tries; ``resolved`` is not changed.
+    """
+    name, meta, resolve_warnings = resolved
+    warnings = list(resolve_warnings)
+    check_engine(engine)
     if backend not in BACKENDS:
         raise PlanError("backend: %r is unknown; choose one of %s" % (backend, ", ".join(BACKENDS)))
     ctx = positive_int(ctx, "ctx")
     parallel = positive_int(parallel, "parallel")
     gpu_count = positive_int(gpu_count, "gpu_count")
     flash_attention = as_bool(flash_attention, "flash_attention")
-    if kv_cache_type not in KV_BYTES_PER_ELEMENT:
-        raise PlanError("kv_cache_type: %r is unknown; choose one of %s" % (kv_cache_type, ", ".join(KV_BYTES_PER_ELEMENT)))
+    check_kv_cache_type(kv_cache_type)
     used_ctx = ctx
     if meta["context_length"] is not None and ctx > meta["context_length"]:
         used_ctx = meta["context_length"]

@@ -17,6 +17,10 @@ description:
     GPUs (NVIDIA through C(nvidia-smi), AMD through C(rocm-smi), Apple Silicon unified memory),
     the cgroup memory limit when the host is itself a container, the Docker Desktop VM size on macOS,
     and the free space of the file system that holds O(disk_path).
+  - Each NVIDIA or AMD GPU carries its PCI address (C(pci_bus_id), as sysfs names it, from C(nvidia-smi)'s
+    C(pci.bus_id) or C(rocm-smi --showbus)) and the NUMA node that device hangs off (C(numa_node), read from
+    C(/sys/bus/pci/devices/<pci_bus_id>/numa_node); C(-1) when the kernel does not know it or the address is unknown),
+    so that the planner places the engine on its GPUs' node.
   - Read-only; it runs the same in check mode.
 author:
   - frontier.llm developers (@frontier-llm)
@@ -73,7 +77,8 @@ ansible_facts:
           - {id: 0, cpus: "0-7", cpu_count: 8, memory_mb: 64250}
           - {id: 1, cpus: "8-15", cpu_count: 8, memory_mb: 64509}
         gpus:
-          - {vendor: nvidia, index: 0, name: NVIDIA GeForce RTX 4090, memory_mb: 24564, uuid: GPU-1, driver: "550.54"}
+          - {vendor: nvidia, index: 0, name: NVIDIA GeForce RTX 4090, memory_mb: 24564, uuid: GPU-1, driver: "550.54",
+             pci_bus_id: "0000:3b:00.0", numa_node: 0}
         apple_silicon: false
         unified_memory_mb: null
         gpu_working_set_mb: null
@@ -81,6 +86,15 @@ ansible_facts:
         container: false
         docker_desktop: null
         disk: {path: /, free_mb: 81920, total_mb: 257000}
+      contains:
+        gpus:
+          description:
+            - The GPUs, each with C(vendor), C(index), C(name), C(memory_mb), C(uuid), C(driver).
+            - NVIDIA and AMD GPUs also carry C(pci_bus_id), their PCI address as sysfs names it (null when the tool
+              did not report it), and C(numa_node), the NUMA node that device hangs off (C(-1) when unknown).
+          type: list
+          elements: dict
+          returned: always
 """
 
 import os
@@ -95,15 +109,18 @@ from ansible_collections.frontier.llm.plugins.module_utils.hostinfo import (
     parse_cpulist,
     parse_docker_desktop_settings,
     parse_node_meminfo,
+    parse_numa_node,
     parse_nvidia_smi,
     parse_proc_self_cgroup,
     parse_rocm_smi,
     physical_cores_from_topology,
 )
 
-NVIDIA_QUERY = ["--query-gpu=index,name,memory.total,uuid,driver_version", "--format=csv,noheader,nounits"]
+NVIDIA_QUERY = ["--query-gpu=index,name,memory.total,uuid,driver_version,pci.bus_id", "--format=csv,noheader,nounits"]
+ROCM_QUERY = ["--showmeminfo", "vram", "--showproductname", "--showbus", "--json"]
 SYS_NODE = "/sys/devices/system/node"
 SYS_CPU = "/sys/devices/system/cpu"
+SYS_PCI = "/sys/bus/pci/devices"
 
 
 def _read(path):
@@ -241,9 +258,17 @@ def _linux(module, facts):
     nvidia = _run(module, ["nvidia-smi"] + NVIDIA_QUERY)
     if nvidia:
         facts["gpus"].extend(parse_nvidia_smi(nvidia))
-    rocm = _run(module, ["rocm-smi", "--showmeminfo", "vram", "--showproductname", "--json"])
+    rocm = _run(module, ["rocm-smi"] + ROCM_QUERY)
     if rocm:
         facts["gpus"].extend(parse_rocm_smi(rocm))
+    _gpu_numa_nodes(facts["gpus"])
+
+
+def _gpu_numa_nodes(gpus, devices=SYS_PCI):
+    """Add to each GPU the NUMA node its PCI device hangs off (``numa_node`` in sysfs; -1 when unknown)."""
+    for gpu in gpus:
+        address = gpu.get("pci_bus_id")
+        gpu["numa_node"] = parse_numa_node(_read(os.path.join(devices, address, "numa_node")) if address else None)
 
 
 def main():

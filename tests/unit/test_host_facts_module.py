@@ -16,6 +16,8 @@ import pytest
 
 from conftest import adhoc, install_fake
 
+from ansible_collections.frontier.llm.plugins.modules import host_facts as host_facts_module
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -49,6 +51,21 @@ def test_no_gpu_without_gpu_tools(tmp_path: Path) -> None:
 def test_nvidia_gpus_from_nvidia_smi(tmp_path: Path) -> None:
     facts = host_facts(tmp_path, fake_gpu="nvidia-smi-2x3090.csv")
     assert [(gpu["vendor"], gpu["index"], gpu["memory_mb"]) for gpu in facts["gpus"]] == [("nvidia", 0, 24576), ("nvidia", 1, 24576)]
+    assert [gpu["pci_bus_id"] for gpu in facts["gpus"]] == ["0000:3b:00.0", "0000:af:00.0"]
+    # No such PCI device on this machine: the node is unknown, and the planner keeps its memory rule.
+    assert [gpu["numa_node"] for gpu in facts["gpus"]] == [-1, -1]
+
+
+def test_gpu_numa_nodes_from_a_fake_sysfs_tree(tmp_path: Path) -> None:
+    devices = tmp_path / "sys" / "bus" / "pci" / "devices"
+    for address, node in (("0000:3b:00.0", "0\n"), ("0000:af:00.0", "1\n"), ("0000:d8:00.0", "-1\n")):
+        (devices / address).mkdir(parents=True)
+        (devices / address / "numa_node").write_text(node)
+    gpus = [{"vendor": "nvidia", "pci_bus_id": "0000:3b:00.0"}, {"vendor": "nvidia", "pci_bus_id": "0000:af:00.0"},
+            {"vendor": "amd", "pci_bus_id": "0000:d8:00.0"}, {"vendor": "amd", "pci_bus_id": "0000:01:00.0"},
+            {"vendor": "nvidia", "pci_bus_id": None}]
+    host_facts_module._gpu_numa_nodes(gpus, str(devices))  # pylint: disable=protected-access
+    assert [gpu["numa_node"] for gpu in gpus] == [0, 1, -1, -1, -1]
 
 
 def test_nvidia_smi_without_devices(tmp_path: Path) -> None:

@@ -80,13 +80,42 @@ def test_parse_nvidia_smi_two_gpus() -> None:
     assert gpus[1]["driver"] == "550.54.14"
 
 
+def test_parse_nvidia_smi_reads_the_pci_address_in_sysfs_form() -> None:
+    gpus = hostinfo.parse_nvidia_smi((FIXTURES / "nvidia-smi-2x3090.csv").read_text())
+    assert [gpu["pci_bus_id"] for gpu in gpus] == ["0000:3b:00.0", "0000:af:00.0"]
+
+
+def test_parse_nvidia_smi_without_the_pci_field() -> None:
+    # The five fields of 0.1.0's query: the address is unknown, not an error.
+    gpus = hostinfo.parse_nvidia_smi("0, NVIDIA GeForce RTX 3090, 24576, GPU-1, 550.54.14\n")
+    assert gpus[0]["memory_mb"] == 24576 and gpus[0]["pci_bus_id"] is None
+
+
+@pytest.mark.parametrize("bus_id, address", [
+    ("00000000:3B:00.0", "0000:3b:00.0"),
+    ("0000:af:00.1\n", "0000:af:00.1"),
+    ("00000001:03:1F.7", "0001:03:1f.7"),
+    ("[N/A]", None),
+    ("0000:zz:00.0", None),
+    ("", None),
+])
+def test_pci_address(bus_id: str, address: str) -> None:
+    assert hostinfo.pci_address(bus_id) == address
+
+
+@pytest.mark.parametrize("text, node", [("1\n", 1), ("0", 0), ("-1\n", -1), ("", -1), (None, -1), ("x", -1)])
+def test_parse_numa_node(text: str, node: int) -> None:
+    assert hostinfo.parse_numa_node(text) == node
+
+
 def test_parse_nvidia_smi_no_devices() -> None:
     assert hostinfo.parse_nvidia_smi((FIXTURES / "nvidia-smi-no-devices.txt").read_text()) == []
 
 
 def test_parse_rocm_smi() -> None:
     gpus = hostinfo.parse_rocm_smi((FIXTURES / "rocm-smi.json").read_text())
-    assert gpus == [{"vendor": "amd", "index": 0, "name": "Radeon RX 7900 XTX", "memory_mb": 24560, "uuid": "", "driver": ""}]
+    assert gpus == [{"vendor": "amd", "index": 0, "name": "Radeon RX 7900 XTX", "memory_mb": 24560, "uuid": "", "driver": "",
+                     "pci_bus_id": "0000:03:00.0"}]
 
 
 def test_parse_rocm_smi_garbage() -> None:

@@ -458,3 +458,65 @@ def test_llamacpp_takes_its_one_models_settings_as_the_servers() -> None:
     assert plan["env"]["LLAMA_ARG_N_PARALLEL"] == "2"
     assert plan["env"]["LLAMA_ARG_CTX_SIZE"] == str(2 * 1024)
     assert plan["models"][0]["parallel"] == 2 and plan["models"][0]["ctx"] == 1024
+
+
+# --- GPUs and NUMA: the engine sits on the node its GPUs hang off ---------------------------
+
+def gpu_numa_server(gpu_nodes: List[int], usable_cpus: Any = None) -> Dict[str, Any]:
+    """Two NUMA nodes, node 0 with three times node 1's memory, and one NVIDIA GPU per entry of gpu_nodes."""
+    gpus = [{"vendor": "nvidia", "index": i, "name": "NVIDIA GeForce RTX 3090", "memory_mb": 24576,
+             "pci_bus_id": "0000:%02x:00.0" % (0x3b + i), "numa_node": node} for i, node in enumerate(gpu_nodes)]
+    nodes = [{"id": 0, "cpus": "0-15", "memory_mb": 192 * 1024}, {"id": 1, "cpus": "16-31", "memory_mb": 64 * 1024}]
+    return linux(256, vcpus=32, cores=32, gpus=gpus, numa_nodes=nodes,
+                 usable_cpus=list(range(32)) if usable_cpus is None else usable_cpus)
+
+
+def test_gpu_numa_places_the_engine_on_its_gpus_node() -> None:
+    # Node 0 has more memory, which alone would place the engine there, away from its GPU.
+    plan = resource_plan(gpu_numa_server([1]), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"] == {"nodes": [1], "cpuset_cpus": "16-31", "cpuset_mems": "1", "cpu_count": 16}
+    assert plan["env"]["OLLAMA_NUM_THREAD"] == "16"
+    assert any(note.startswith("NUMA: ollama on node 1, the node its GPUs hang off") for note in plan["notes"])
+
+
+def test_gpu_numa_unknown_keeps_the_memory_rule() -> None:
+    plan = resource_plan(gpu_numa_server([-1]), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"] == {"nodes": [0], "cpuset_cpus": "0-15", "cpuset_mems": "0", "cpu_count": 16}
+    assert any(note.startswith("NUMA: ollama on node 0, the node(s) with the most memory (the GPUs' NUMA node is unknown)")
+               for note in plan["notes"])
+
+
+def test_gpu_numa_spanning_nodes_warns() -> None:
+    plan = resource_plan(gpu_numa_server([0, 1]), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"]["nodes"] == [0, 1]
+    assert plan["numa"]["ollama"]["cpuset_cpus"] == "0-31"
+    assert any("GPUs hang off NUMA nodes 0,1" in warning for warning in plan["warnings"])
+
+
+def test_gpu_numa_stays_within_the_usable_cpus() -> None:
+    plan = resource_plan(gpu_numa_server([1], usable_cpus=[4, 5, 20, 21]), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"] == {"nodes": [1], "cpuset_cpus": "20-21", "cpuset_mems": "1", "cpu_count": 2}
+    assert plan["env"]["OLLAMA_NUM_THREAD"] == "2"
+
+
+def test_gpu_numa_node_without_usable_cpus_falls_back_with_a_warning() -> None:
+    plan = resource_plan(gpu_numa_server([1], usable_cpus=[4, 5]), models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["numa"]["ollama"] == {"nodes": [0], "cpuset_cpus": "4-5", "cpuset_mems": "0", "cpu_count": 2}
+    assert any("none of its usable CPUs" in warning for warning in plan["warnings"])
+
+
+def test_gpu_numa_nodes_are_ignored_on_a_cpu_plan() -> None:
+    facts = gpu_numa_server([1])
+    for gpu in facts["frontier_llm"]["gpus"]:
+        gpu["vendor"] = "intel"  # not a backend the planner offloads to
+    plan = resource_plan(facts, models=["mistral:7b-instruct-q4_K_M"])
+    assert plan["backend"] == "cpu"
+    assert plan["numa"]["ollama"]["nodes"] == [0]
+
+
+@pytest.mark.parametrize("numa_node", ["one", 1.5, True, -2])
+def test_gpu_numa_node_must_be_a_node_number(numa_node: Any) -> None:
+    facts = gpu_numa_server([1])
+    facts["frontier_llm"]["gpus"][0]["numa_node"] = numa_node
+    with pytest.raises(PlanError, match=r"facts\.frontier_llm\.gpus\[0\]\.numa_node"):
+        resource_plan(facts, models=["mistral:7b-instruct-q4_K_M"])

@@ -6,7 +6,7 @@ as nvidia-smi does, for anything else.
 import os
 import sys
 
-if "--query-gpu=index,name,memory.total,uuid,driver_version" in sys.argv and "--format=csv,noheader,nounits" in sys.argv:
+if "--query-gpu=index,name,memory.total,uuid,driver_version,pci.bus_id" in sys.argv and "--format=csv,noheader,nounits" in sys.argv:
     with open(os.environ["FAKE_NVIDIA_SMI_OUTPUT"], encoding="utf-8") as handle:
         sys.stdout.write(handle.read())
     sys.exit(0)
