@@ -17,6 +17,9 @@ Rules:
   they are not scraped.
 - The filesystem that holds the models directory is labelled ``frontier_models="true"`` at
   scrape time, so the static alert rules can watch it without knowing the path.
+- Grafana (with ``grafana``) serves under ``/grafana/`` behind Nginx, with its own login (anonymous
+  access and sign-up off) and an admin password generated on the host (``GF_SECURITY_ADMIN_PASSWORD__FILE``);
+  its Prometheus datasource and the role's dashboards are provisioned from files, read-only.
 - The gateway's metrics: no engine exports request latency, so Nginx sends one line per request
   (the key's name, the API, the status, the times) over a Unix datagram socket in a volume both
   share to ``mtail``, which turns them into ``frontier_gateway_*`` series (``files/mtail`` of the
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
 from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
@@ -37,6 +40,9 @@ PROMETHEUS_PORT = 9090
 NODE_EXPORTER_PORT = 9100
 CADVISOR_PORT = 8080
 MTAIL_PORT = 3903
+GRAFANA_PORT = 3000
+# Where Grafana reads its admin password (a file the role generates on the host, readable by Grafana's user alone).
+GRAFANA_PASSWORD_FILE = "/run/secrets/grafana_admin_password"
 # The volume that carries Nginx's access-log lines to mtail, and mtail's socket in it.
 GATEWAY_LOG_VOLUME = "gateway-log"
 GATEWAY_LOG_DIR = "/run/frontier-gateway-log"
@@ -78,10 +84,13 @@ def limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
 
 def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
              config_hash: str, retention_time: str = "15d", retention_size: str = "10GB",
-             cadvisor: bool = False, gateway_metrics: bool = False) -> Dict[str, Dict[str, Any]]:
-    """The Compose services ``prometheus``, ``node-exporter``, ``cadvisor`` and ``mtail`` for one host's plan.
+             cadvisor: bool = False, gateway_metrics: bool = False,
+             grafana: Optional[Mapping[str, str]] = None) -> Dict[str, Dict[str, Any]]:
+    """The Compose services ``prometheus``, ``node-exporter``, ``cadvisor``, ``mtail`` and ``grafana`` for one host's plan.
 
-    ``cadvisor`` and ``mtail`` (``gateway_metrics``, whose program is ``config_dir``/mtail) only when asked.
+    ``cadvisor``, ``mtail`` (``gateway_metrics``, whose program is ``config_dir``/mtail) and ``grafana`` only when
+    asked; ``grafana`` is a dict with ``dir`` (the host directory of its provisioning and dashboards),
+    ``password_file`` (the admin password on the host), ``root_url`` (where users reach it) and ``config_hash``.
 
     :param config_dir: the host directory with ``prometheus.yml`` and ``rules/``, mounted read-only.
     :param config_hash: a digest of that directory's files, as a label: a changed configuration
@@ -130,7 +139,51 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
         found["cadvisor"] = cadvisor_service(plan, images, network)
     if gateway_metrics:
         found["mtail"] = mtail_service(plan, images, network, config_dir, config_hash)
+    if grafana:
+        found["grafana"] = grafana_service(plan, images, network, grafana)
     return found
+
+
+def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str,
+                    settings: Mapping[str, str]) -> Dict[str, Any]:
+    """Grafana under ``/grafana/``: provisioned datasource and dashboards, its own login, no default password.
+
+    The settings are Grafana's documented ``GF_<SECTION>_<KEY>`` variables; ``__FILE`` reads the admin password
+    from the mounted secret, so it never appears in the environment (``docker inspect``) or the Compose file.
+    """
+    service: Dict[str, Any] = {
+        "image": images["grafana"],
+        "restart": "unless-stopped",
+        "environment": {
+            "GF_SERVER_ROOT_URL": settings["root_url"],
+            "GF_SERVER_SERVE_FROM_SUB_PATH": "true",
+            "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),
+            "GF_SECURITY_ADMIN_USER": "admin",
+            "GF_SECURITY_ADMIN_PASSWORD__FILE": GRAFANA_PASSWORD_FILE,
+            "GF_SECURITY_COOKIE_SECURE": "true",
+            "GF_SECURITY_DISABLE_GRAVATAR": "true",
+            "GF_AUTH_ANONYMOUS_ENABLED": "false",
+            "GF_USERS_ALLOW_SIGN_UP": "false",
+            "GF_ANALYTICS_REPORTING_ENABLED": "false",
+            "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+            "GF_PATHS_PROVISIONING": "/etc/grafana/provisioning",
+        },
+        "volumes": ["grafana-data:/var/lib/grafana",
+                    "%s/provisioning:/etc/grafana/provisioning:ro" % settings["dir"],
+                    "%s/dashboards:/var/lib/frontier-dashboards:ro" % settings["dir"],
+                    "%s:%s:ro" % (settings["password_file"], GRAFANA_PASSWORD_FILE)],
+        "networks": [network],
+        "labels": {"org.frontier-llm.config": settings["config_hash"]},
+        # Grafana's images have busybox wget (Alpine) or curl (Ubuntu).
+        "healthcheck": {"test": ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:%d/api/health 2>/dev/null || "
+                                              "curl -fsS -o /dev/null http://127.0.0.1:%d/api/health"
+                                 % (GRAFANA_PORT, GRAFANA_PORT)],
+                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s"},
+    }
+    service.update(copy.deepcopy(HARDENING))
+    service.update(limits(plan["components"]["grafana"]))
+    return service
+
 
 
 def mtail_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,

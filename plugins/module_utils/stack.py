@@ -217,6 +217,8 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
     gateway_metrics = bool(monitoring is not None and monitoring.get("gateway_metrics"))
     if gateway_metrics:
         needed.append("mtail")
+    if monitoring is not None and monitoring.get("grafana"):
+        needed.append("grafana")
     for name in needed:
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
@@ -284,13 +286,16 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         # Compose ignores x- keys: what the role needs to reach the engine through Nginx.
         "x-frontier": {"engine": engine, "engine_service": service, "engine_port": spec["port"],
                        "health_path": spec["health_path"], "monitoring": monitoring is not None,
-                       "gateway_log": monitoring_utils.MTAIL_SOCKET if gateway_metrics else None},
+                       "gateway_log": monitoring_utils.MTAIL_SOCKET if gateway_metrics else None,
+                       "grafana": bool(monitoring is not None and monitoring.get("grafana"))},
         "services": {service: engine_service, "nginx": nginx},
         "networks": {NETWORK: {"driver": "bridge"}},
     }
     if monitoring is not None:
         project["services"].update(monitoring_utils.services(plan, images, NETWORK, **monitoring))
         project["volumes"] = {"prometheus-data": {}}
+        if monitoring.get("grafana"):
+            project["volumes"]["grafana-data"] = {}
     if gateway_metrics:
         # Nginx writes its access-log lines to mtail's socket in this volume.
         nginx["volumes"].append("%s:%s" % (monitoring_utils.GATEWAY_LOG_VOLUME, monitoring_utils.GATEWAY_LOG_DIR))
@@ -419,7 +424,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                                                       settings.get("stack_prometheus_scrape_interval")))
         if isinstance(images, Mapping):
             wanted = (("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor") else ())
-                      + (("mtail",) if settings.get("stack_gateway_metrics") else ()))
+                      + (("mtail",) if settings.get("stack_gateway_metrics") else ())
+                      + (("grafana",) if settings.get("stack_grafana") else ()))
             missing = [name for name in wanted if name not in images]
             if missing:
                 errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))

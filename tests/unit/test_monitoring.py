@@ -184,3 +184,44 @@ def test_mtail_reads_nginx_lines_from_a_socket_in_a_shared_volume() -> None:
     assert "gateway" not in [job["job_name"] for job in prometheus_config(plan, "/")["scrape_configs"]]
     with pytest.raises(Exception, match="no image for the service 'mtail'"):
         compose_project(plan, MONITORED, monitoring=dict(MONITORING, gateway_metrics=True))
+
+
+GRAFANA = {"dir": "/opt/frontier-llm/grafana", "password_file": "/opt/frontier-llm/secrets/grafana_admin_password",
+           "root_url": "https://llm.example.org/grafana/", "config_hash": "f00"}
+
+
+def test_grafana_serves_under_its_path_with_its_own_login_and_no_default_password() -> None:
+    images = dict(MONITORED, grafana="grafana/grafana:11.6.0")
+    plan = llamacpp_plan()
+    compose = compose_project(plan, images, monitoring=dict(MONITORING, grafana=GRAFANA))
+    grafana = compose["services"]["grafana"]
+    env = grafana["environment"]
+    assert env["GF_SERVER_ROOT_URL"] == "https://llm.example.org/grafana/" and env["GF_SERVER_SERVE_FROM_SUB_PATH"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false" and env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    # The password is read from the mounted file, never given in the environment.
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
+    assert "/opt/frontier-llm/secrets/grafana_admin_password:/run/secrets/grafana_admin_password:ro" in grafana["volumes"]
+    assert "/opt/frontier-llm/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "grafana-data:/var/lib/grafana" in grafana["volumes"] and "grafana-data" in compose["volumes"]
+    assert "ports" not in grafana and grafana["read_only"] is True and grafana["cap_drop"] == ["ALL"]
+    assert to_mib(grafana["mem_limit"], "mem_limit") == plan["components"]["grafana"]["mem_limit_mb"]
+    assert compose["x-frontier"]["grafana"] is True
+    plain = compose_project(plan, images, monitoring=MONITORING)
+    assert "grafana" not in plain["services"] and plain["x-frontier"]["grafana"] is False
+    with pytest.raises(Exception, match="no image for the service 'grafana'"):
+        compose_project(plan, MONITORED, monitoring=dict(MONITORING, grafana=GRAFANA))
+
+
+def test_grafana_provisions_the_datasource_every_panel_names() -> None:
+    files = ROOT / "roles" / "stack" / "files" / "grafana"
+    source = yaml.safe_load((files / "provisioning" / "datasources" / "frontier.yml").read_text())["datasources"][0]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090/prometheus"
+    provider = yaml.safe_load((files / "provisioning" / "dashboards" / "frontier.yml").read_text())["providers"][0]
+    assert provider["options"]["path"] == "/var/lib/frontier-dashboards" and provider["allowUiUpdates"] is False
+    uids = set()
+    for path in (files / "dashboards").glob("*.json"):
+        for panel in yaml.safe_load(path.read_text())["panels"]:
+            uids.add(panel["datasource"]["uid"])
+            uids.update(target["datasource"]["uid"] for target in panel["targets"])
+    assert uids == {source["uid"]}
