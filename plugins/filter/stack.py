@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from ansible_collections.frontier.llm.plugins.module_utils import sandbox, sizing, stack
+from ansible_collections.frontier.llm.plugins.module_utils import monitoring, sandbox, sizing, stack
 from ansible_collections.frontier.llm.plugins.plugin_utils.filters import as_filter
 
 
@@ -20,6 +20,7 @@ class FilterModule:
             "stack_compose": stack.compose_project,
             "stack_engine_env": stack.engine_env,
             "stack_mistralrs_config": stack.mistralrs_config,
+            "stack_alertmanager_config": monitoring.alertmanager_config,
             "stack_errors": stack.settings_errors,
             "stack_model_file_names": stack.model_file_names,
             "stack_prometheus_config": stack.prometheus_config,

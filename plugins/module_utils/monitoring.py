@@ -20,6 +20,11 @@ Rules:
 - Grafana (with ``grafana``) serves under ``/grafana/`` behind Nginx, with its own login (anonymous
   access and sign-up off) and an admin password generated on the host (``GF_SECURITY_ADMIN_PASSWORD__FILE``);
   its Prometheus datasource and the role's dashboards are provisioned from files, read-only.
+- On NVIDIA hosts (a plan with backend ``cuda``; with ``dcgm``), NVIDIA's dcgm-exporter: every GPU reserved for
+  it as for the engine, ``SYS_ADMIN`` as NVIDIA's documentation runs it, scraped as the ``gpu`` job.
+- Alertmanager (with ``alertmanager``) receives Prometheus's alerts and sends them to the one receiver the
+  user gives (any of its integrations); its configuration, which holds that receiver's secrets, is readable
+  by its own user alone.
 - The gateway's metrics: no engine exports request latency, so Nginx sends one line per request
   (the key's name, the API, the status, the times) over a Unix datagram socket in a volume both
   share to ``mtail``, which turns them into ``frontier_gateway_*`` series (``files/mtail`` of the
@@ -41,6 +46,13 @@ NODE_EXPORTER_PORT = 9100
 CADVISOR_PORT = 8080
 MTAIL_PORT = 3903
 GRAFANA_PORT = 3000
+ALERTMANAGER_PORT = 9093
+DCGM_EXPORTER_PORT = 9400
+# Alertmanager's receiver integrations (its configuration's <receiver>: every *_configs list it knows, 0.28).
+RECEIVER_KINDS = ("discord_configs", "email_configs", "jira_configs", "msteams_configs", "msteamsv2_configs",
+                  "opsgenie_configs", "pagerduty_configs", "pushover_configs", "rocketchat_configs", "slack_configs",
+                  "sns_configs", "telegram_configs", "victorops_configs", "webex_configs", "webhook_configs",
+                  "wechat_configs")
 # Where Grafana reads its admin password (a file the role generates on the host, readable by Grafana's user alone).
 GRAFANA_PASSWORD_FILE = "/run/secrets/grafana_admin_password"
 # The volume that carries Nginx's access-log lines to mtail, and mtail's socket in it.
@@ -85,12 +97,14 @@ def limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
 def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
              config_hash: str, retention_time: str = "15d", retention_size: str = "10GB",
              cadvisor: bool = False, gateway_metrics: bool = False,
-             grafana: Optional[Mapping[str, str]] = None) -> Dict[str, Dict[str, Any]]:
+             grafana: Optional[Mapping[str, str]] = None, alertmanager: bool = False,
+             dcgm: bool = False) -> Dict[str, Dict[str, Any]]:
     """The Compose services ``prometheus``, ``node-exporter``, ``cadvisor``, ``mtail`` and ``grafana`` for one host's plan.
 
     ``cadvisor``, ``mtail`` (``gateway_metrics``, whose program is ``config_dir``/mtail) and ``grafana`` only when
     asked; ``grafana`` is a dict with ``dir`` (the host directory of its provisioning and dashboards),
-    ``password_file`` (the admin password on the host), ``root_url`` (where users reach it) and ``config_hash``.
+    ``password_file`` (the admin password on the host), ``root_url`` (where users reach it) and ``config_hash``;
+    ``alertmanager`` reads ``config_dir``/alertmanager/alertmanager.yml (:func:`alertmanager_config`).
 
     :param config_dir: the host directory with ``prometheus.yml`` and ``rules/``, mounted read-only.
     :param config_hash: a digest of that directory's files, as a label: a changed configuration
@@ -141,7 +155,77 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
         found["mtail"] = mtail_service(plan, images, network, config_dir, config_hash)
     if grafana:
         found["grafana"] = grafana_service(plan, images, network, grafana)
+    if alertmanager:
+        found["alertmanager"] = alertmanager_service(plan, images, network, config_dir, config_hash)
+    if dcgm and plan.get("backend") == "cuda":
+        found["dcgm-exporter"] = dcgm_exporter_service(plan, images, network)
     return found
+
+
+def dcgm_exporter_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str) -> Dict[str, Any]:
+    """NVIDIA's dcgm-exporter, as its README runs it in Docker (every GPU, ``--cap-add SYS_ADMIN``), no port published.
+
+    Not read-only and without a healthcheck: its image and DCGM's host engine are NVIDIA's, not run by the
+    collection's tests (no GPU there).
+    """
+    service: Dict[str, Any] = {
+        "image": images["dcgm_exporter"],
+        "restart": "unless-stopped",
+        "networks": [network],
+        "cap_drop": ["ALL"],
+        "cap_add": ["SYS_ADMIN"],
+        "security_opt": ["no-new-privileges:true"],
+        "deploy": {"resources": {"reservations": {"devices": [
+            {"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]}}},
+    }
+    service.update(limits(plan["components"]["dcgm_exporter"]))
+    return service
+
+
+def alertmanager_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
+                         config_hash: str) -> Dict[str, Any]:
+    """Alertmanager on the project's network (no port published), its silences and notifications in a volume."""
+    service: Dict[str, Any] = {
+        "image": images["alertmanager"],
+        "restart": "unless-stopped",
+        "command": ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager",
+                    "--web.listen-address=0.0.0.0:%d" % ALERTMANAGER_PORT, "--cluster.listen-address="],
+        "volumes": ["%s/alertmanager:/etc/alertmanager:ro" % config_dir, "alertmanager-data:/alertmanager"],
+        "networks": [network],
+        "labels": {"org.frontier-llm.config": config_hash},
+        "healthcheck": {"test": ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:%d/-/healthy 2>/dev/null || "
+                                              "curl -fsS -o /dev/null http://127.0.0.1:%d/-/healthy"
+                                 % (ALERTMANAGER_PORT, ALERTMANAGER_PORT)],
+                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "20s"},
+    }
+    service.update(copy.deepcopy(HARDENING))
+    service.update(limits(plan["components"]["alertmanager"]))
+    return service
+
+
+def alertmanager_config(receiver: Any, group_wait: str = "30s") -> Dict[str, Any]:
+    """Alertmanager's configuration: every alert, grouped by name and host, to the user's one receiver.
+
+    :param receiver: ``stack_alertmanager_receiver``, an Alertmanager ``<receiver>`` without its name: one or
+        more of :data:`RECEIVER_KINDS`, each a non-empty list of that integration's settings.
+    :raises PlanError: naming the variable and what is wrong.
+    """
+    if not isinstance(receiver, Mapping) or not receiver:
+        raise PlanError("stack_alertmanager_receiver: %r must be a dict of Alertmanager receiver settings, such as "
+                        "{webhook_configs: [{url: https://...}]}" % (receiver,))
+    for kind, entries in receiver.items():
+        if kind not in RECEIVER_KINDS:
+            raise PlanError("stack_alertmanager_receiver.%s: not an Alertmanager integration; use one of %s"
+                            % (kind, ", ".join(RECEIVER_KINDS)))
+        if not isinstance(entries, list) or not entries or not all(isinstance(entry, Mapping) for entry in entries):
+            raise PlanError("stack_alertmanager_receiver.%s: expected a non-empty list of dicts" % kind)
+    if not isinstance(group_wait, str) or not _DURATION_RE.match(group_wait):
+        raise PlanError("stack_alertmanager_group_wait: %r is not a duration such as 30s" % (group_wait,))
+    named = dict(receiver)
+    named["name"] = "frontier"
+    return {"route": {"receiver": "frontier", "group_by": ["alertname", "host", "instance"], "group_wait": group_wait,
+                      "group_interval": "5m", "repeat_interval": "4h"},
+            "receivers": [named]}
 
 
 def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str,
@@ -231,7 +315,7 @@ def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network
 
 def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port: int, models_mountpoint: str,
                       scrape_interval: str = "15s", host: str = "", cadvisor: bool = False,
-                      gateway_metrics: bool = False) -> Dict[str, Any]:
+                      gateway_metrics: bool = False, alertmanager: bool = False, dcgm: bool = False) -> Dict[str, Any]:
     """Prometheus's configuration (``prometheus.yml``) for one host's stack.
 
     :param engine_service: the engine's Compose service (its name on the project's network).
@@ -241,6 +325,8 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
     :param cadvisor: scrape cAdvisor (the per-container series: memory against each limit, OOM events, starts).
     :param gateway_metrics: scrape mtail (the gateway's requests), labelled with the engine and, on a host that
         serves one model, that model (Nginx does not read the request's body, so a request's model is unknown).
+    :param alertmanager: send the alerts to the project's Alertmanager.
+    :param dcgm: scrape dcgm-exporter (the ``gpu`` job) on a plan with backend ``cuda``.
     """
     jobs: List[Dict[str, Any]] = [
         {"job_name": "prometheus", "metrics_path": "%s/metrics" % ROUTE_PREFIX,
@@ -259,14 +345,19 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
         if len(plan["models"]) == 1:
             labels["model"] = plan["models"][0]["name"]
         jobs.append({"job_name": "gateway", "static_configs": [{"targets": ["mtail:%d" % MTAIL_PORT], "labels": labels}]})
+    if dcgm and plan.get("backend") == "cuda":
+        jobs.append({"job_name": "gpu", "static_configs": [{"targets": ["dcgm-exporter:%d" % DCGM_EXPORTER_PORT]}]})
     path = ENGINE_METRICS.get(plan["engine"])
     if path:
         jobs.append({"job_name": "engine", "metrics_path": path,
                      "static_configs": [{"targets": ["%s:%d" % (engine_service, engine_port)],
                                          "labels": {"engine": plan["engine"]}}]})
-    return {
+    config: Dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
                    "external_labels": {"host": host} if host else {}},
         "rule_files": [RULE_FILES],
         "scrape_configs": jobs,
     }
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:%d" % ALERTMANAGER_PORT]}]}]}
+    return config

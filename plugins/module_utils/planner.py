@@ -83,7 +83,12 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
     "cadvisor": (256, 128, 0.5),
     # mtail: the gateway's metrics from Nginx's access log; a few MiB (a Go binary and a handful of series per key).
     "mtail": (64, 32, 0.25),
+    # Alertmanager (when deployed): tens of MiB for a handful of alerts and silences.
+    "alertmanager": (128, 64, 0.25),
 }
+# Budgeted on NVIDIA hosts only: NVIDIA's dcgm-exporter (the GPUs' memory, use, temperature and errors), which holds
+# DCGM's host engine: a few hundred MiB.
+CUDA_COMPONENTS: Dict[str, Tuple[int, int, float]] = {"dcgm_exporter": (512, 128, 0.5)}
 RUNTIMES = ("auto", "container", "native")
 # Ollama's OLLAMA_KEEP_ALIVE: a Go duration (5m, 1h30m), a number of seconds, or a negative value for ever.
 KEEP_ALIVE_RE = re.compile(r"^(-?[0-9]+|-?([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)$")
@@ -200,7 +205,7 @@ def _component_overrides(components: Any) -> Dict[str, Dict[str, Any]]:
         return {}
     if not isinstance(components, Mapping):
         raise PlanError("components: expected a dict of service -> settings, got %r" % (components,))
-    known = set(COMPONENTS) | set(ENGINE_SERVICE.values())
+    known = set(COMPONENTS) | set(CUDA_COMPONENTS) | set(ENGINE_SERVICE.values())
     out: Dict[str, Dict[str, Any]] = {}
     for service, values in components.items():
         if service not in known:
@@ -530,7 +535,8 @@ def _monitoring(request: _Request) -> Dict[str, Dict[str, Any]]:
     """
     scale = min(1.0, max(0.5, request.budget["budget_mb"] / float(LOW_MEMORY_BUDGET_MB)))
     components: Dict[str, Dict[str, Any]] = {}
-    for name, (limit, reservation, cpus) in COMPONENTS.items():
+    wanted = dict(COMPONENTS, **(CUDA_COMPONENTS if request.backend[0] == "cuda" else {}))
+    for name, (limit, reservation, cpus) in wanted.items():
         entry = {"mem_limit_mb": int(limit * scale), "mem_reservation_mb": int(reservation * scale),
                  "cpus": min(cpus, _cpu_pool(request))}
         override_entry = request.component_overrides.get(name, {})

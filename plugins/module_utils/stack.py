@@ -219,6 +219,10 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         needed.append("mtail")
     if monitoring is not None and monitoring.get("grafana"):
         needed.append("grafana")
+    if monitoring is not None and monitoring.get("alertmanager"):
+        needed.append("alertmanager")
+    if monitoring is not None and monitoring.get("dcgm") and plan.get("backend") == "cuda":
+        needed.append("dcgm_exporter")
     for name in needed:
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
@@ -296,6 +300,8 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         project["volumes"] = {"prometheus-data": {}}
         if monitoring.get("grafana"):
             project["volumes"]["grafana-data"] = {}
+        if monitoring.get("alertmanager"):
+            project["volumes"]["alertmanager-data"] = {}
     if gateway_metrics:
         # Nginx writes its access-log lines to mtail's socket in this volume.
         nginx["volumes"].append("%s:%s" % (monitoring_utils.GATEWAY_LOG_VOLUME, monitoring_utils.GATEWAY_LOG_DIR))
@@ -304,13 +310,14 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
 
 
 def prometheus_config(plan: Mapping[str, Any], models_mountpoint: str, scrape_interval: str = "15s",
-                      host: str = "", cadvisor: bool = False, gateway_metrics: bool = False) -> Dict[str, Any]:
+                      host: str = "", cadvisor: bool = False, gateway_metrics: bool = False,
+                      alertmanager: bool = False, dcgm: bool = False) -> Dict[str, Any]:
     """Prometheus's configuration for the stack of one host's plan (see :func:`monitoring.prometheus_config`)."""
     engine = plan["engine"]
     if engine not in ENGINES:
         raise PlanError("planner_plan: the stack does not serve the engine %r" % (engine,))
     return monitoring_utils.prometheus_config(plan, ENGINE_SERVICE[engine], ENGINES[engine]["port"], models_mountpoint,
-                                              scrape_interval, host, cadvisor, gateway_metrics)
+                                              scrape_interval, host, cadvisor, gateway_metrics, alertmanager, dcgm)
 
 
 def mountpoint(mounts: Any, path: str) -> str:
@@ -418,6 +425,9 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
         files = {}
     for model, source in files.items():
         errors.extend(_model_file_errors(str(model), source))
+    if settings.get("stack_monitoring") and settings.get("stack_alertmanager"):
+        guard(lambda: monitoring_utils.alertmanager_config(settings.get("stack_alertmanager_receiver"),
+                                                           settings.get("stack_alertmanager_group_wait", "30s")))
     if settings.get("stack_monitoring"):
         guard(lambda: monitoring_utils.check_settings(settings.get("stack_prometheus_retention_time"),
                                                       settings.get("stack_prometheus_retention_size"),
@@ -425,7 +435,10 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
         if isinstance(images, Mapping):
             wanted = (("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor") else ())
                       + (("mtail",) if settings.get("stack_gateway_metrics") else ())
-                      + (("grafana",) if settings.get("stack_grafana") else ()))
+                      + (("grafana",) if settings.get("stack_grafana") else ())
+                      + (("alertmanager",) if settings.get("stack_alertmanager") else ())
+                      + (("dcgm_exporter",) if settings.get("stack_dcgm_exporter") and plan is not None
+                         and plan.get("backend") == "cuda" else ()))
             missing = [name for name in wanted if name not in images]
             if missing:
                 errors.append("stack_images: no image for %s, which stack_monitoring deploys" % ", ".join(missing))

@@ -225,3 +225,58 @@ def test_grafana_provisions_the_datasource_every_panel_names() -> None:
             uids.add(panel["datasource"]["uid"])
             uids.update(target["datasource"]["uid"] for target in panel["targets"])
     assert uids == {source["uid"]}
+
+
+def test_alertmanager_gets_prometheus_alerts_and_the_users_one_receiver() -> None:
+    from ansible_collections.frontier.llm.plugins.module_utils.monitoring import alertmanager_config
+    images = dict(MONITORED, alertmanager="prom/alertmanager:v0.28.1")
+    plan = llamacpp_plan()
+    compose = compose_project(plan, images, monitoring=dict(MONITORING, alertmanager=True))
+    service = compose["services"]["alertmanager"]
+    assert "/opt/frontier-llm/prometheus/alertmanager:/etc/alertmanager:ro" in service["volumes"]
+    assert "alertmanager-data" in compose["volumes"] and "ports" not in service and service["read_only"] is True
+    assert to_mib(service["mem_limit"], "mem_limit") == plan["components"]["alertmanager"]["mem_limit_mb"]
+    config = prometheus_config(plan, "/", alertmanager=True)
+    assert config["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}
+    assert "alerting" not in prometheus_config(plan, "/")
+    hook = {"webhook_configs": [{"url": "https://hooks.example.org/x", "send_resolved": True}]}
+    routed = alertmanager_config(hook, "5s")
+    assert routed["route"]["receiver"] == "frontier" and routed["route"]["group_wait"] == "5s"
+    assert routed["receivers"] == [dict(hook, name="frontier")]
+
+
+@pytest.mark.parametrize("receiver, message", [
+    ({}, "must be a dict of Alertmanager receiver settings"),
+    ("https://hooks.example.org", "must be a dict"),
+    ({"webhooks": [{"url": "x"}]}, "webhooks: not an Alertmanager integration"),
+    ({"webhook_configs": []}, "webhook_configs: expected a non-empty list"),
+    ({"email_configs": ["ops@example.org"]}, "email_configs: expected a non-empty list of dicts"),
+])
+def test_a_bad_receiver_is_refused_before_any_change(receiver: Any, message: str) -> None:
+    settings = dict(good_settings(), stack_images=dict(MONITORED, alertmanager="prom/alertmanager:v0.28.1"),
+                    stack_monitoring=True, stack_alertmanager=True, stack_alertmanager_receiver=receiver,
+                    stack_prometheus_retention_time="15d", stack_prometheus_retention_size="10GB",
+                    stack_prometheus_scrape_interval="15s")
+    errors = settings_errors(settings)
+    assert any(message in error and "stack_alertmanager_receiver" in error for error in errors), errors
+    settings["stack_alertmanager_receiver"] = {"webhook_configs": [{"url": "https://hooks.example.org/x"}]}
+    assert settings_errors(settings) == []
+
+
+def test_dcgm_exporter_only_on_nvidia_hosts_budgeted_by_the_plan() -> None:
+    from test_planner import gpu_server
+    images = dict(MONITORED, dcgm_exporter="nvcr.io/nvidia/k8s/dcgm-exporter:3.3.9-3.6.1-ubuntu22.04")
+    cuda = resource_plan(gpu_server(), models=["qwen2.5-coder:32b-instruct-q8_0"])
+    assert cuda["backend"] == "cuda" and "dcgm_exporter" in cuda["components"]
+    compose = compose_project(cuda, images, monitoring=dict(MONITORING, dcgm=True))
+    dcgm = compose["services"]["dcgm-exporter"]
+    assert dcgm["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+    assert dcgm["cap_add"] == ["SYS_ADMIN"] and "ports" not in dcgm
+    assert to_mib(dcgm["mem_limit"], "mem_limit") == cuda["components"]["dcgm_exporter"]["mem_limit_mb"]
+    jobs = {job["job_name"]: job for job in prometheus_config(cuda, "/", dcgm=True)["scrape_configs"]}
+    assert jobs["gpu"]["static_configs"] == [{"targets": ["dcgm-exporter:9400"]}]
+    # A CPU host: neither budgeted nor deployed nor scraped.
+    cpu = llamacpp_plan()
+    assert "dcgm_exporter" not in cpu["components"]
+    assert "dcgm-exporter" not in compose_project(cpu, images, monitoring=dict(MONITORING, dcgm=True))["services"]
+    assert "gpu" not in [job["job_name"] for job in prometheus_config(cpu, "/", dcgm=True)["scrape_configs"]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 import urllib.parse
 from pathlib import Path
@@ -57,6 +58,30 @@ def rules(host) -> List[Dict[str, Any]]:
         for group in yaml.safe_load(host.file("%s/%s" % (RULES, name)).content_string)["groups"]:
             found.extend(group["rules"])
     return found
+
+
+# A webhook receiver (a test double of the user's alert endpoint), run with Python from the Ollama stand-in's image
+# on the project's network: it prints every notification Alertmanager posts to it.
+RECEIVER = "frontier-test-webhook"
+RECEIVER_CODE = """
+import http.server, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        print(body.decode(), flush=True)
+        self.send_response(200)
+        self.end_headers()
+http.server.HTTPServer(('0.0.0.0', 9099), Hook).serve_forever()
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def webhook_receiver(host):
+    host.run("docker rm -f %s" % RECEIVER)
+    host.check_output("docker run -d --name %s --network frontier-llm_backend --entrypoint python3 "
+                      "frontier-test/ollama-standin:1 -c %s" % (RECEIVER, shlex.quote(RECEIVER_CODE)))
+    yield
+    host.run("docker rm -f %s" % RECEIVER)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -147,13 +172,13 @@ def test_prometheus_is_for_the_operator_key_only(host) -> None:
 
 
 def test_nothing_but_nginx_is_published(host) -> None:
-    for service in ("prometheus", "node-exporter", "mtail", "llamacpp"):
+    for service in ("prometheus", "node-exporter", "mtail", "alertmanager", "llamacpp"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         assert host.check_output("docker port %s" % container) == "", service
 
 
 def test_every_service_runs_without_capabilities_it_does_not_need(host) -> None:
-    for service in ("prometheus", "node-exporter", "mtail", "llamacpp", "nginx"):
+    for service in ("prometheus", "node-exporter", "mtail", "alertmanager", "llamacpp", "nginx"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         config = json.loads(host.check_output("docker inspect %s" % container))[0]["HostConfig"]
         assert config["ReadonlyRootfs"] is True and "/tmp" in config["Tmpfs"], service
@@ -206,3 +231,18 @@ def test_a_real_oom_kill_raises_the_alert(host) -> None:
         assert host.check_output("docker inspect -f '{{.State.Running}}' frontier-oom-probe") == "true"
     finally:
         host.run("docker rm -f frontier-oom-probe")
+
+
+def test_alertmanager_notified_the_receiver_of_the_oom_kill(host) -> None:
+    # After test_a_real_oom_kill_raises_the_alert: Prometheus sent the firing alert to Alertmanager, which posted it
+    # to the webhook receiver (group_wait 5 s in this scenario).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        posted = host.check_output("docker logs %s 2>&1" % RECEIVER)
+        if "ContainerOOMKilled" in posted:
+            break
+        time.sleep(3)
+    notes = [json.loads(line) for line in posted.splitlines() if line.startswith("{")]
+    fired = [alert for note in notes for alert in note["alerts"] if alert["labels"]["alertname"] == "ContainerOOMKilled"]
+    assert fired and fired[0]["status"] == "firing", posted[-2000:]
+    assert notes[0]["receiver"] == "frontier"
