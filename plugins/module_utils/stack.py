@@ -384,6 +384,10 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
         value = settings.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100000:
             errors.append("%s: %r is not a whole number from 0 to 100000" % (name, value))
+    renew = settings.get("stack_tls_renew_days", 30)
+    if isinstance(renew, bool) or not isinstance(renew, int) or not 1 <= renew <= 800:
+        errors.append("stack_tls_renew_days: %r is not a whole number of days from 1 to 800 (the certificate lasts 825)"
+                      % (renew,))
     if (settings.get("stack_tls_cert") is None) != (settings.get("stack_tls_key") is None):
         errors.append("stack_tls_cert and stack_tls_key: give both (a certificate and its key) or neither")
     for name in ("stack_tls_cert", "stack_tls_key"):

@@ -143,6 +143,8 @@ def test_good_settings_have_no_errors() -> None:
     ("stack_rate_burst", -1, "stack_rate_burst"),
     ("stack_conn_limit", "16; include /etc/shadow", "stack_conn_limit"),
     ("stack_conn_limit", True, "stack_conn_limit"),
+    ("stack_tls_renew_days", 0, "stack_tls_renew_days"),
+    ("stack_tls_renew_days", "30d", "stack_tls_renew_days"),
     ("stack_tls_cert", "/etc/ssl/mine.pem", "give both"),
 ])
 def test_bad_settings_are_named(field: str, value: Any, message: str) -> None:
