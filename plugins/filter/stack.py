@@ -22,6 +22,7 @@ class FilterModule:
             "stack_mistralrs_config": stack.mistralrs_config,
             "stack_alertmanager_config": monitoring.alertmanager_config,
             "stack_errors": stack.settings_errors,
+            "stack_docker_version_errors": stack.docker_version_errors,
             "stack_model_file_names": stack.model_file_names,
             "stack_prometheus_config": stack.prometheus_config,
             "stack_mountpoint": stack.mountpoint,

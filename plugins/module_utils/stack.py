@@ -82,6 +82,38 @@ SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
 SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]*$")
 
 
+# The oldest Docker engine and Compose the stack runs on: Compose v2's `up --wait` with healthchecks and the
+# project's network and volume keys as the role writes them (2.18), on an engine with cgroup v2 support (20.10).
+MIN_DOCKER_VERSION = (20, 10)
+MIN_COMPOSE_VERSION = (2, 18)
+_VERSION_RE = re.compile(r"^v?([0-9]+)\.([0-9]+)")
+
+
+def docker_version_errors(docker: Any, compose: Any, system: str = "Linux") -> List[str]:
+    """What is wrong with a host's Docker engine and Compose versions (empty: nothing), for the preflight.
+
+    :param docker: ``docker version``'s server version, empty when Docker is absent or not running.
+    :param compose: ``docker compose version --short``, empty when Compose v2 is absent.
+    :param system: ``Linux`` (where frontier.llm.docker_engine installs both when absent) or ``Darwin``
+        (Docker Desktop must be there).
+    """
+    errors: List[str] = []
+    for name, found, minimum in (("the Docker engine", docker, MIN_DOCKER_VERSION),
+                                 ("Compose v2", compose, MIN_COMPOSE_VERSION)):
+        text = str(found or "").strip()
+        if not text:
+            if system == "Darwin":
+                errors.append("%s does not answer: install and start Docker Desktop (it brings Compose v2)" % name)
+            continue
+        parsed = _VERSION_RE.match(text)
+        if parsed is None:
+            errors.append("%s reports the version %r, which is not one the preflight can read" % (name, text))
+        elif (int(parsed.group(1)), int(parsed.group(2))) < minimum:
+            errors.append("%s is %s; the stack needs %d.%d or newer: upgrade it (Docker's own packages, or Docker "
+                          "Desktop) before running" % (name, text, minimum[0], minimum[1]))
+    return errors
+
+
 def check_image(reference: Any, name: str) -> str:
     """Return a pinned image reference, or raise naming the variable: a tag or digest, never latest."""
     found = IMAGE_RE.match(reference) if isinstance(reference, str) else None

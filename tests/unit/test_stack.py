@@ -239,3 +239,18 @@ def test_every_root_filesystem_is_read_only_but_cadvisors() -> None:
     for name, service in services.items():
         if name != "cadvisor":
             assert service["read_only"] is True and service["tmpfs"] == ["/tmp"], name
+
+
+@pytest.mark.parametrize("docker, compose, system, message", [
+    ("26.1.5+dfsg1", "2.26.1", "Linux", None),
+    ("", "", "Linux", None),  # docker_engine installs both
+    ("28.0.1", "v2.33.1-desktop.1", "Darwin", None),
+    ("", "", "Darwin", "install and start Docker Desktop"),
+    ("19.03.15", "2.26.1", "Linux", "the Docker engine is 19.03.15; the stack needs 20.10"),
+    ("26.1.5", "2.10.2", "Linux", "Compose v2 is 2.10.2; the stack needs 2.18"),
+    ("26.1.5", "garbage", "Linux", "not one the preflight can read"),
+])
+def test_docker_and_compose_versions(docker: str, compose: str, system: str, message: Any) -> None:
+    from ansible_collections.frontier.llm.plugins.module_utils.stack import docker_version_errors
+    errors = docker_version_errors(docker, compose, system)
+    assert (errors == []) if message is None else any(message in error for error in errors), errors
