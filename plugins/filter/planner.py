@@ -21,6 +21,7 @@ class FilterModule:
         functions = {
             "model_memory": sizing.model_memory,
             "resource_plan": planner.resource_plan,
+            "plan_fleet": planner.plan_fleet,
             "to_bytes": units.to_bytes,
             "human_bytes": units.human_bytes,
             "plan_markdown": report.host_markdown,

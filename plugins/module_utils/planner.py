@@ -830,3 +830,39 @@ def _suggestions(request: _Request, profile: str, catalog: Optional[Mapping[str,
             found.append("a smaller model such as %s" % tag)
             break
     return found
+
+
+# The planner role's variables (planner_<name>) that resource_plan takes, in its keyword names.
+PLAN_SETTINGS = ("models", "engine", "profile", "headroom", "runtime", "ctx", "parallel", "max_loaded_models",
+                 "keep_alive", "flash_attention", "kv_cache_type", "num_thread", "components", "os_reserve_mb", "catalog")
+
+
+def plan_fleet(hostvars: Mapping[str, Mapping[str, Any]], hosts: Any, defaults: Mapping[str, Any]) -> Dict[str, Any]:
+    """Plan, in one call, every host given by its facts (``frontier_llm_facts``: planned offline).
+
+    The hosts that are reached are left out: their facts are gathered on them by the planner role's own tasks.
+    Each host's ``planner_*`` variables come from ``hostvars`` (inventory, group and extra variables), else from
+    ``defaults`` (the planner role's ``defaults/main.yml``: ``planner_<name>`` for each name of :data:`PLAN_SETTINGS`).
+
+    :returns: ``plans`` (host -> plan) and ``errors`` (host -> the message, naming the setting) for every offline
+        host; a bad host never stops the others from being planned.
+    """
+    if not isinstance(hosts, (list, tuple)):
+        raise PlanError("hosts: expected a list of inventory names, got %r" % (hosts,))
+    plans: Dict[str, Any] = {}
+    errors: Dict[str, str] = {}
+    for host in hosts:
+        variables = hostvars[host]
+        if "frontier_llm_facts" not in variables:
+            continue
+        settings = {name: variables["planner_" + name] if "planner_" + name in variables else defaults["planner_" + name]
+                    for name in PLAN_SETTINGS if "planner_" + name in variables or "planner_" + name in defaults}
+        if any(isinstance(model, Mapping) and "gguf" in model for model in settings.get("models") or []):
+            errors[host] = ("planner_models: a model given by its GGUF file (gguf) needs a host that is contacted, "
+                            "where its header is read; give an offline host the metadata itself")
+            continue
+        try:
+            plans[host] = resource_plan(variables["frontier_llm_facts"], **settings)
+        except (PlanError, SizeError) as err:
+            errors[host] = "frontier.llm.resource_plan: %s" % err
+    return {"plans": plans, "errors": errors}

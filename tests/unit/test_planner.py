@@ -520,3 +520,22 @@ def test_gpu_numa_node_must_be_a_node_number(numa_node: Any) -> None:
     facts["frontier_llm"]["gpus"][0]["numa_node"] = numa_node
     with pytest.raises(PlanError, match=r"facts\.frontier_llm\.gpus\[0\]\.numa_node"):
         resource_plan(facts, models=["mistral:7b-instruct-q4_K_M"])
+
+
+def test_plan_fleet_plans_offline_hosts_alone_and_names_each_refusal() -> None:
+    from ansible_collections.frontier.llm.plugins.module_utils.planner import plan_fleet
+    hostvars = {
+        "small": {"frontier_llm_facts": linux(16), "planner_models": ["mistral:7b-instruct-q4_K_M"]},
+        "default-models": {"frontier_llm_facts": linux(64)},
+        "bad-engine": {"frontier_llm_facts": linux(64), "planner_engine": "vllm"},
+        "gguf": {"frontier_llm_facts": linux(64), "planner_models": [{"name": "m", "gguf": "/srv/m.gguf"}]},
+        "reached": {"ansible_host": "10.0.0.5"},
+    }
+    defaults = {"planner_models": ["llama2:13b-chat-q4_K_M"], "planner_ctx": 2048}
+    fleet = plan_fleet(hostvars, list(hostvars), defaults)
+    assert sorted(fleet["plans"]) == ["default-models", "small"]
+    assert fleet["plans"]["small"] == resource_plan(linux(16), models=["mistral:7b-instruct-q4_K_M"], ctx=2048)
+    assert [m["name"] for m in fleet["plans"]["default-models"]["models"]] == ["llama2:13b-chat-q4_K_M"]
+    assert "engine: 'vllm' is unknown" in fleet["errors"]["bad-engine"]
+    assert "needs a host that is contacted" in fleet["errors"]["gguf"]
+    assert "reached" not in fleet["plans"] and "reached" not in fleet["errors"]
