@@ -19,7 +19,6 @@ testinfra_hosts = ["ansible://frontier-engines13"]
 ROOT = "/opt/frontier-llm"
 MODEL = "smollm2-135m-instruct"
 MODEL_FILE = "/srv/frontier-models/SmolLM2-135M-Instruct.Q4_1.gguf"
-IMAGE = "frontier-llm/llama-server:b11434"
 MIB = 1024 * 1024
 CA = "--cacert %s/nginx/tls/cert.pem" % ROOT
 
@@ -75,6 +74,12 @@ def test_engine_runs_with_the_plans_settings(host) -> None:
     assert re.search(slots, logs), "llama-server did not report %s" % slots
 
 
+def engine_image(host) -> str:
+    """The image the stack's llama.cpp engine runs (ours, or upstream's with FRONTIER_TEST_IMAGES=upstream)."""
+    name = host.check_output("docker compose -p frontier-llm ps -q llamacpp")
+    return json.loads(host.check_output("docker inspect %s" % name))[0]["Config"]["Image"]
+
+
 def loaded_buffers(host, ctx: int, parallel: int, cache: str) -> dict:
     """Start llama-server with these settings at verbosity 4 and read the buffers it allocates."""
     flash = "on" if cache != "f16" else "off"
@@ -83,7 +88,8 @@ def loaded_buffers(host, ctx: int, parallel: int, cache: str) -> dict:
     host.check_output(
         "docker run -d --name %s --network none -v %s:/m.gguf:ro -e LLAMA_ARG_MODEL=/m.gguf -e LLAMA_ARG_CTX_SIZE=%d "
         "-e LLAMA_ARG_N_PARALLEL=%d -e LLAMA_ARG_CACHE_TYPE_K=%s -e LLAMA_ARG_CACHE_TYPE_V=%s -e LLAMA_ARG_FLASH_ATTN=%s "
-        "-e LLAMA_ARG_LOG_VERBOSITY=4 %s" % (name, MODEL_FILE, ctx * parallel, parallel, cache, cache, flash, IMAGE))
+        "-e LLAMA_ARG_LOG_VERBOSITY=4 %s" % (name, MODEL_FILE, ctx * parallel, parallel, cache, cache, flash,
+                                             engine_image(host)))
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
