@@ -70,7 +70,6 @@ _DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
 # read-only root filesystem (what a service writes goes to its volumes, or to a private /tmp in memory).
 HARDENING: Dict[str, Any] = {"security_opt": ["no-new-privileges:true"], "cap_drop": ["ALL"], "read_only": True,
                              "tmpfs": ["/tmp"]}
-_NODE_HEALTH = "wget -qO /dev/null http://127.0.0.1:%d/metrics 2>/dev/null || curl -fsS -o /dev/null http://127.0.0.1:%d/metrics"
 # The check cAdvisor's own Dockerfile declares (its image has busybox wget).
 _CADVISOR_HEALTH = "wget --quiet --tries=1 --spider http://127.0.0.1:8080/healthz || exit 1"
 _SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)$")
@@ -85,6 +84,21 @@ def check_settings(retention_time: Any, retention_size: Any, scrape_interval: An
         if not isinstance(value, str) or not pattern.match(value):
             raise PlanError("%s: %r is not a Prometheus %s such as %s"
                             % (name, value, "size" if pattern is _SIZE_RE else "duration", example))
+
+
+def http_healthcheck(port: int, path: str, start_period: str) -> Dict[str, Any]:
+    """A healthcheck over HTTP with what the image holds: busybox wget (upstream's Alpine-based images) or curl
+    (the Debian-package images of frontier.llm.images)."""
+    url = "http://127.0.0.1:%d%s" % (port, path)
+    return {"test": ["CMD-SHELL", "wget -qO /dev/null %s 2>/dev/null || curl -fsS -o /dev/null %s" % (url, url)],
+            "interval": "15s", "timeout": "5s", "retries": 3, "start_period": start_period}
+
+
+def hardened(service: Dict[str, Any], component: Mapping[str, Any]) -> Dict[str, Any]:
+    """A service with :data:`HARDENING` and the plan component's limits (see :func:`limits`)."""
+    service.update(copy.deepcopy(HARDENING))
+    service.update(limits(component))
+    return service
 
 
 def limits(entry: Mapping[str, Any]) -> Dict[str, Any]:
@@ -129,8 +143,7 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
                                  "http://127.0.0.1:%d%s" % (PROMETHEUS_PORT, ROUTE_PREFIX)],
                         "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "30s"},
     }
-    prometheus.update(copy.deepcopy(HARDENING))
-    prometheus.update(limits(plan["components"]["prometheus"]))
+    hardened(prometheus, plan["components"]["prometheus"])
     node_exporter: Dict[str, Any] = {
         "image": images["node_exporter"],
         "restart": "unless-stopped",
@@ -143,11 +156,9 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
         "volumes": ["/:/host:ro"],
         "pid": "host",
         "networks": [network],
-        "healthcheck": {"test": ["CMD-SHELL", _NODE_HEALTH % (NODE_EXPORTER_PORT, NODE_EXPORTER_PORT)],
-                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
+        "healthcheck": http_healthcheck(NODE_EXPORTER_PORT, "/metrics", "10s"),
     }
-    node_exporter.update(copy.deepcopy(HARDENING))
-    node_exporter.update(limits(plan["components"]["node_exporter"]))
+    hardened(node_exporter, plan["components"]["node_exporter"])
     found = {"prometheus": prometheus, "node-exporter": node_exporter}
     if cadvisor:
         found["cadvisor"] = cadvisor_service(plan, images, network)
@@ -193,14 +204,9 @@ def alertmanager_service(plan: Mapping[str, Any], images: Mapping[str, str], net
         "volumes": ["%s/alertmanager:/etc/alertmanager:ro" % config_dir, "alertmanager-data:/alertmanager"],
         "networks": [network],
         "labels": {"org.frontier-llm.config": config_hash},
-        "healthcheck": {"test": ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:%d/-/healthy 2>/dev/null || "
-                                              "curl -fsS -o /dev/null http://127.0.0.1:%d/-/healthy"
-                                 % (ALERTMANAGER_PORT, ALERTMANAGER_PORT)],
-                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "20s"},
+        "healthcheck": http_healthcheck(ALERTMANAGER_PORT, "/-/healthy", "20s"),
     }
-    service.update(copy.deepcopy(HARDENING))
-    service.update(limits(plan["components"]["alertmanager"]))
-    return service
+    return hardened(service, plan["components"]["alertmanager"])
 
 
 def alertmanager_config(receiver: Any, group_wait: str = "30s") -> Dict[str, Any]:
@@ -258,15 +264,9 @@ def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network:
                     "%s:%s:ro" % (settings["password_file"], GRAFANA_PASSWORD_FILE)],
         "networks": [network],
         "labels": {"org.frontier-llm.config": settings["config_hash"]},
-        # Grafana's images have busybox wget (Alpine) or curl (Ubuntu).
-        "healthcheck": {"test": ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:%d/api/health 2>/dev/null || "
-                                              "curl -fsS -o /dev/null http://127.0.0.1:%d/api/health"
-                                 % (GRAFANA_PORT, GRAFANA_PORT)],
-                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "60s"},
+        "healthcheck": http_healthcheck(GRAFANA_PORT, "/api/health", "60s"),
     }
-    service.update(copy.deepcopy(HARDENING))
-    service.update(limits(plan["components"]["grafana"]))
-    return service
+    return hardened(service, plan["components"]["grafana"])
 
 
 
@@ -286,12 +286,9 @@ def mtail_service(plan: Mapping[str, Any], images: Mapping[str, str], network: s
         "volumes": ["%s/mtail:/etc/mtail:ro" % config_dir, "%s:%s" % (GATEWAY_LOG_VOLUME, GATEWAY_LOG_DIR)],
         "networks": [network],
         "labels": {"org.frontier-llm.config": config_hash},
-        "healthcheck": {"test": ["CMD-SHELL", _NODE_HEALTH % (MTAIL_PORT, MTAIL_PORT)],
-                        "interval": "15s", "timeout": "5s", "retries": 3, "start_period": "10s"},
+        "healthcheck": http_healthcheck(MTAIL_PORT, "/metrics", "10s"),
     }
-    service.update(copy.deepcopy(HARDENING))
-    service.update(limits(plan["components"]["mtail"]))
-    return service
+    return hardened(service, plan["components"]["mtail"])
 
 
 def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str) -> Dict[str, Any]:

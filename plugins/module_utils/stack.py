@@ -23,7 +23,6 @@ Rules:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import ipaddress
 import json
@@ -283,8 +282,7 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         engine_service["working_dir"] = spec["models_mount"]
         # The file is bind-mounted: its digest in a label makes Compose recreate the engine when it changes.
         engine_service["labels"] = {"org.frontier-llm.config": hashlib.sha256(config.encode()).hexdigest()[:16]}
-    engine_service.update(copy.deepcopy(HARDENING))
-    engine_service.update(monitoring_utils.limits(plan["components"][service]))
+    monitoring_utils.hardened(engine_service, plan["components"][service])
     placement = (numa or {}).get(service)
     if placement:
         # Compose has no cpuset-mems: pinned to its node's CPUs, the engine's memory comes from
