@@ -33,8 +33,6 @@ from ansible_collections.frontier.llm.plugins.module_utils import monitoring as 
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
 
 PROJECT = "frontier-llm"
-# Every service but Nginx runs with no Linux capability and cannot gain privileges (setuid binaries, file caps).
-HARDENING = monitoring_utils.HARDENING
 NETWORK = "backend"
 
 # How each engine runs in a container: its port, where its models live, its healthcheck and
