@@ -269,7 +269,6 @@ def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network:
     return hardened(service, plan["components"]["grafana"])
 
 
-
 def mtail_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
                   config_hash: str) -> Dict[str, Any]:
     """mtail, reading Nginx's access-log lines from its socket in the shared volume.

@@ -126,7 +126,7 @@ def test_health_and_models(api: Any, server: ModuleType) -> None:
     assert api("GET", "/health")[0] == 503
     assert api("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}]})[0] == 503
     server.Handler.engine.ready.set()
-    status, _, body = api("GET", "/v1/models")
+    status, _kind, body = api("GET", "/v1/models")
     assert status == 200 and [m["id"] for m in json.loads(body)["data"]] == ["smollm2:135m", "smollm2-b"]
 
 
@@ -147,9 +147,9 @@ def test_chat_completion_and_stream(api: Any) -> None:
 
 
 def test_text_completion_and_errors(api: Any) -> None:
-    status, _, body = api("POST", "/v1/completions", {"prompt": "Once", "max_tokens": 1})
+    status, _kind, body = api("POST", "/v1/completions", {"prompt": "Once", "max_tokens": 1})
     assert status == 200 and json.loads(body)["choices"][0]["text"] == " upon"
-    status, _, body = api("POST", "/v1/chat/completions", {"model": "nope", "messages": [{"role": "user"}]})
+    status, _kind, body = api("POST", "/v1/chat/completions", {"model": "nope", "messages": [{"role": "user"}]})
     assert status == 404 and "not served" in json.loads(body)["error"]["message"]
     assert api("POST", "/v1/chat/completions", {"messages": "no"})[0] == 400
     assert api("POST", "/v1/embeddings", {})[0] == 404

@@ -247,8 +247,8 @@ def test_no_node_is_over_budget_and_every_replica_is_accounted_for(nodes: List[D
 
 @settings(max_examples=400, deadline=None)
 @given(nodes_st, models_st)
-def test_a_replica_is_unplaced_only_when_no_node_had_room_at_its_turn(nodes: List[Dict[str, Any]],
-                                                                     models: List[Dict[str, Any]]) -> None:
+def test_a_replica_is_unplaced_only_when_no_node_had_room_at_its_turn(
+        nodes: List[Dict[str, Any]], models: List[Dict[str, Any]]) -> None:
     result = place_models(nodes, models)
     for entry in result["unplaced"]:
         size = entry["bytes"]
@@ -260,8 +260,8 @@ def test_a_replica_is_unplaced_only_when_no_node_had_room_at_its_turn(nodes: Lis
 
 @settings(max_examples=400, deadline=None)
 @given(nodes_st, models_st)
-def test_replicas_share_a_node_only_when_no_other_node_had_room(nodes: List[Dict[str, Any]],
-                                                               models: List[Dict[str, Any]]) -> None:
+def test_replicas_share_a_node_only_when_no_other_node_had_room(
+        nodes: List[Dict[str, Any]], models: List[Dict[str, Any]]) -> None:
     result = place_models(nodes, models)
     for entry in result["colocated"]:
         size = result["model_bytes"][entry["model"]]
@@ -299,8 +299,8 @@ def test_adding_nodes_moves_nothing_unless_asked(nodes: List[Dict[str, Any]], mo
 
 @settings(max_examples=300, deadline=None)
 @given(nodes_st, models_st, st.randoms(use_true_random=False))
-def test_the_result_does_not_depend_on_input_order(nodes: List[Dict[str, Any]], models: List[Dict[str, Any]],
-                                                  rng: Any) -> None:
+def test_the_result_does_not_depend_on_input_order(
+        nodes: List[Dict[str, Any]], models: List[Dict[str, Any]], rng: Any) -> None:
     result = place_models(nodes, models)
     shuffled_nodes, shuffled_models = list(nodes), list(models)
     rng.shuffle(shuffled_nodes)

@@ -64,8 +64,8 @@ def test_nothing_to_restore_without_a_saved_release(tmp_path: Path) -> None:
     assert result == {"changed": False, "release": "", "found": False, "files": []}
 
 
-def test_a_save_that_dies_before_the_switch_leaves_the_last_release_whole(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_save_that_dies_before_the_switch_leaves_the_last_release_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root, dest = tmp_path / "stack", str(tmp_path / "stack" / "last-good")
     release(root, "good")
     stack_release.save(str(root), FILES, dest, check_mode=False)

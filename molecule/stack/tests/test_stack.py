@@ -178,8 +178,8 @@ def test_open_requests_are_limited_per_key(host) -> None:
     body = json.dumps({"model": "smollm2:135m", "stream": True,
                        "messages": [{"role": "user", "content": " ".join(["word"] * 40)}]})
     stream = ("curl -s -N -o /dev/null --max-time 4 -w 'carol %%{http_code}\n' %s -H 'Authorization: Bearer %s' "
-              "-H 'Content-Type: application/json' -d '%s' %s/v1/chat/completions" % (CA, keys(host)["carol"]["key"], body,
-                                                                                     GATEWAY))
+              "-H 'Content-Type: application/json' -d '%s' %s/v1/chat/completions"
+              % (CA, keys(host)["carol"]["key"], body, GATEWAY))
     out = host.run("for i in $(seq 14); do %s & done; sleep 1; %s; wait" % (
         stream, "curl -s -o /dev/null -w 'alice %%{http_code}\n' %s -H 'Authorization: Bearer %s' %s/api/version"
         % (CA, keys(host)["alice"]["key"], GATEWAY))).stdout.splitlines()

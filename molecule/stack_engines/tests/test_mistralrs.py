@@ -12,7 +12,7 @@ import os
 import pytest
 import tomllib
 
-from test_engines import CA, MIB, MODEL, ROOT, alice, chat, plan
+from test_engines import CA, MIB, MODEL, ROOT, chat, plan
 
 testinfra_hosts = ["ansible://frontier-mistralrs13"]
 

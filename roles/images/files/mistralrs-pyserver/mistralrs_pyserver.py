@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, frontier.llm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """mistralrs-pyserver: an OpenAI-compatible HTTP server around the real mistral.rs engine.
@@ -323,7 +322,7 @@ def serve(config: Dict[str, Any]) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``mistralrs-pyserver from-config --file PATH`` (upstream's CLI for a TOML file) or ``--version``."""
-    parser = argparse.ArgumentParser(prog="mistralrs-pyserver", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="mistralrs-pyserver", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--version", action="store_true", help="print the versions and exit")
     commands = parser.add_subparsers(dest="command")
     from_config = commands.add_parser("from-config", help="serve what a mistral.rs TOML file describes")
