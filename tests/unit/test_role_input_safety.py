@@ -263,7 +263,33 @@ def test_cpu_governor_outside_the_kernels_names_is_refused() -> None:
 
 
 def test_cpu_governor_of_the_kernel_is_accepted() -> None:
-    assert_accepted(run_role("linux_tuning", checks_only=True, linux_tuning_cpu_governor="performance"))
+    assert_accepted(run_role("linux_tuning", checks_only=True, linux_tuning_swap="keep",
+                             linux_tuning_cpu_governor="performance"))
+
+
+def test_swap_auto_without_a_plan_is_refused() -> None:
+    # auto follows the plan; without one it used to mean "off", turning the host's swap off unasked.
+    assert_refused(run_role("linux_tuning"), "linux_tuning", "linux_tuning_swap", "planner_plan")
+
+
+@pytest.mark.parametrize("policy, plan", [("auto", {"profile": "medium"}), ("off", None), ("keep", None)])
+def test_swap_auto_with_a_plan_or_an_explicit_policy_is_accepted(policy: str, plan: Any) -> None:
+    plan_vars = {"planner_plan": plan} if plan else {}
+    assert_accepted(run_role("linux_tuning", checks_only=True, linux_tuning_swap=policy, **plan_vars))
+
+
+def test_zeros_left_by_an_interrupted_run_are_accepted(tmp_path: Path) -> None:
+    # dd died before mkswap (the full size) or during dd (part of it): nothing there to lose.
+    for size in (1048576, 65536, 0):
+        leftover = tmp_path / ("swapfile-%d" % size)
+        leftover.write_bytes(b"\0" * size)
+        assert_accepted(run_role("linux_tuning", checks_only=True, linux_tuning_swap="file",
+                                 linux_tuning_swapfile_path=str(leftover), linux_tuning_swapfile_size_mb=1))
+    data = tmp_path / "mostly-zeros"
+    data.write_bytes(b"\0" * 65536 + b"x")
+    run = run_role("linux_tuning", linux_tuning_swap="file", linux_tuning_swapfile_path=str(data),
+                   linux_tuning_swapfile_size_mb=1)
+    assert_refused(run, "linux_tuning", "linux_tuning_swapfile_path", str(data), "not a swap file")
 
 
 def test_governor_choices_are_the_kernels() -> None:
