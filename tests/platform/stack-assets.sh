@@ -22,7 +22,7 @@ trap 'rm -f "$vars"' EXIT
 cat >"$vars" <<JSON
 {
   "images_base_image": "${FRONTIER_TEST_IMAGE_DEBIAN13:-frontier-llm/systemd:debian13}",
-  "images_build": ["nginx", "prometheus", "node-exporter", "mtail", "ollama-standin", "cadvisor-standin", "llama-server", "mistralrs-pyserver"],
+  "images_build": ["nginx", "prometheus", "node-exporter", "mtail", "alertmanager", "ollama-standin", "cadvisor-standin", "llama-server", "mistralrs-pyserver"],
   "images_recipes_extra": {"ollama-standin": {"path": "$root/tests/images/ollama-standin",
                                               "tag": "frontier-test/ollama-standin:1", "build_minutes": 1},
                            "cadvisor-standin": {"path": "$root/tests/images/cadvisor-standin",
