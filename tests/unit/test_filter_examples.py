@@ -133,12 +133,11 @@ def test_example_runs(index: int, results: Dict[str, Dict[str, Any]]) -> None:
     """The example templates without error and, where its comment states the result, gives it."""
     example = EXAMPLES[index]
     result = results["example %d" % index]
-    assert not result.get("failed"), "%s line %d (%s): %s" % (example.doc, example.line, example.name,
-                                                               result.get("msg"))
+    where = "%s line %d (%s)" % (example.doc, example.line, example.name)
+    assert not result.get("failed"), "%s: %s" % (where, result.get("msg"))
     value = result["ansible_facts"][example.name]
     stated, expected = example.expected
     if stated and NUMBERS_AS_TEXT and isinstance(value, str) and isinstance(expected, (int, float)):
         expected = str(expected)
     if stated:
-        assert value == expected, "%s line %d (%s): got %r, the docs say %r" % (
-            example.doc, example.line, example.name, value, expected)
+        assert value == expected, "%s: got %r, the docs say %r" % (where, value, expected)
