@@ -53,6 +53,7 @@ step() {   # stage what command...
   rc=$?
   set -e
   if [ "$rc" -eq 0 ]; then
+    if [ "${show_log:-0}" = 1 ]; then sed 's/^/  | /' "$log"; fi
     record "$stage" "$what" passed $(( $(date +%s) - start ))
   else
     echo "release-check: $stage: $what FAILED (exit $rc); the end of $log:"
@@ -177,7 +178,7 @@ ee_context() {   # tools-venv
   # system requirements, read through its meta/execution-environment.yml.
   collections=$(mktemp -d)
   # --force: the checkout itself is frontier.llm on ansible.cfg's collections path.
-  "$venv/bin/ansible-galaxy" collection install --force --no-deps -p "$collections" "$(tarball)" >/dev/null
+  ANSIBLE_COLLECTIONS_PATH=$collections "$venv/bin/ansible-galaxy" collection install --force --no-deps -p "$collections" "$(tarball)" >/dev/null
   "$venv/bin/python" "$context/_build/scripts/introspect.py" introspect "$collections" | tee "$collections/introspect.txt"
   grep -q 'frontier.llm' "$collections/introspect.txt"
   grep -q 'docker>=' "$collections/introspect.txt"
@@ -212,8 +213,8 @@ stage_tools() {
   for stage in $stages; do
     case "$stage" in
       versions) ;;
-      ee) step "execution environment" "ansible-builder create" ee_context "$venv" ;;
-      importer) step "galaxy-importer" "import of the tarball" galaxy_import "$venv" ;;
+      ee) show_log=1 step "execution environment" "ansible-builder create" ee_context "$venv" ;;
+      importer) show_log=1 step "galaxy-importer" "import of the tarball" galaxy_import "$venv" ;;
       docs) step "antsibull-docs" "lint-collection-docs" env PATH="$venv/bin:$PATH" \
               antsibull-docs lint-collection-docs --plugin-docs . ;;
       changelog) step "antsibull-changelog" "lint" env PATH="$venv/bin:$PATH" antsibull-changelog lint ;;
