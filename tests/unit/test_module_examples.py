@@ -79,7 +79,7 @@ def test_every_module_has_an_example_calling_it() -> None:
         assert "frontier.llm." + path.stem in names, path.name
 
 
-@pytest.mark.parametrize("module, index, task", CASES, ids=["%s-%d" % (m, i) for m, i, _ in CASES])
+@pytest.mark.parametrize("module, index, task", CASES, ids=["%s-%d" % (case[0], case[1]) for case in CASES])
 def test_example_arguments_match_the_documented_options(module: str, index: int, task: Dict[str, Any]) -> None:
     """The example's arguments pass ansible-core's validation against the documented options."""
     name = "frontier.llm." + module
@@ -103,7 +103,7 @@ def test_examples_pass_the_syntax_check(tmp_path: Path) -> None:
     """Every example task, in one play, passes ansible-playbook --syntax-check."""
     book = tmp_path / "examples.yml"
     book.write_text(yaml.safe_dump([{"name": "Module examples", "hosts": "localhost", "gather_facts": False,
-                                     "tasks": [task for _, _, task in TASKS]}], sort_keys=False))
+                                     "tasks": [case[2] for case in TASKS]}], sort_keys=False))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "--syntax-check", "-i", "localhost,",
                            str(book)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
