@@ -36,29 +36,32 @@ record() {   # stage what result seconds
     "NOT RUN"*) not_run=$((not_run + 1)) ;;
     *) failed=$((failed + 1)) ;;
   esac
-  printf 'release-check: %-28s %-22s %s (%ss)\n' "$1" "$2" "$3" "$4"
+  printf 'release-check: %-28s %-22s %s (%ss wall/CPU)\n' "$1" "$2" "$3" "$4"
 }
 
 # A step: its output goes to .cache/release/logs/NAME.log, whose tail is shown when it fails.
 step() {   # stage what command...
-  local stage=$1 what=$2 log start rc
+  local stage=$1 what=$2 log start rc cpu TIMEFORMAT='%R %U %S'
   shift 2
   log="$cache/logs/${stage// /_}-${what// /_}.log"
   mkdir -p "$cache/logs"
   echo "release-check: $stage: $what ..."
   start=$(date +%s)
   # A subshell with errexit of its own: a failing command inside a function step fails the step.
+  # bash's `time` adds the CPU seconds of every process the step waited for: on a busy machine
+  # they tell what the step costs better than the wall clock does.
   set +e
-  (set -e; "$@") >"$log" 2>&1
+  { time { (set -e; "$@") >"$log" 2>&1; }; } 2>"$log.time"
   rc=$?
   set -e
+  cpu=$(awk '{printf "%d", $2 + $3}' "$log.time" 2>/dev/null || echo "?")
   if [ "$rc" -eq 0 ]; then
     if [ "${show_log:-0}" = 1 ]; then sed 's/^/  | /' "$log"; fi
-    record "$stage" "$what" passed $(( $(date +%s) - start ))
+    record "$stage" "$what" passed "$(( $(date +%s) - start ))/$cpu"
   else
     echo "release-check: $stage: $what FAILED (exit $rc); the end of $log:"
     tail -n 40 "$log" | sed 's/^/  | /'
-    record "$stage" "$what" "FAILED" $(( $(date +%s) - start ))
+    record "$stage" "$what" "FAILED" "$(( $(date +%s) - start ))/$cpu"
   fi
 }
 
@@ -97,11 +100,13 @@ newest_python() {
 
 # Stage 1: one ansible-core version.
 check_version() {   # label python requirements
-  local label=$1 python=$2 requirements=$3 venv core s
+  local label=$1 python=$2 requirements=$3 venv core s start
+  start=$(date +%s)
   if ! venv=$(venv_for "core-$label" "$python" "$requirements"); then
-    record "ansible-core $label" "install" "FAILED" 0
+    record "ansible-core $label" "install" "FAILED" $(( $(date +%s) - start ))
     return
   fi
+  echo "release-check: venv of $requirements ready in $(( $(date +%s) - start ))s"
   core=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
   s="ansible-core $core (Python $(python_version "$python"))"
   echo "release-check: $s in $venv"
@@ -210,6 +215,7 @@ stage_tools() {
     record "release tools" "install" "FAILED" $(( $(date +%s) - start ))
     return
   fi
+  echo "release-check: venv of tests/release/requirements-release.txt ready in $(( $(date +%s) - start ))s"
   for stage in $stages; do
     case "$stage" in
       versions) ;;
@@ -229,10 +235,10 @@ case " $stages " in *" ee "*|*" importer "*|*" docs "*|*" changelog "*) stage_to
 
 echo
 echo "release-check: results ($(( $(date +%s) - begin ))s in all)"
-printf '  %-40s %-24s %-8s %s\n' "STAGE" "CHECK" "SECONDS" "RESULT"
+printf '  %-40s %-24s %-12s %s\n' "STAGE" "CHECK" "WALL/CPU s" "RESULT"
 for row in "${results[@]}"; do
   IFS='|' read -r stage what result seconds <<<"$row"
-  printf '  %-40s %-24s %-8s %s\n' "$stage" "$what" "$seconds" "$result"
+  printf '  %-40s %-24s %-12s %s\n' "$stage" "$what" "$seconds" "$result"
 done
 echo "release-check: $passed passed, $failed failed, $not_run skipped"
 if [ "$failed" -gt 0 ]; then exit 1; fi
