@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+.PHONY: help venv release-check site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
 
 help:
 	@echo "make site [CHECK=1]        run site.yml on the local sandbox host (inventories/sandbox), CHECK=1: --check --diff"
@@ -28,6 +28,7 @@ help:
 	@echo "make doctor [INVENTORY=...] read-only diagnosis of each host's stack"
 	@echo "make test                  the whole test suite (lint, sanity, unit, molecule, the sandbox site run)"
 	@echo "make lint | sanity | unit  one stage of it"
+	@echo "make release-check         the claimed ansible-core versions (2.17 and the newest), the EE context, galaxy-importer, docs and changelog lint"
 	@echo "make molecule SCENARIO=x   one Molecule scenario (default: $(SCENARIO))"
 	@echo "make plan [INVENTORY=...]  print and write the resource plans (playbooks/plan.yml; default inventories/examples)"
 	@echo "make bench                 planner and playbook benchmarks"
@@ -66,7 +67,7 @@ doctor: venv
 plan: venv
 	$(BIN)/ansible-playbook playbooks/plan.yml -i $(or $(INVENTORY),inventories/examples) $(ARGS)
 
-test: lint sanity unit promtool molecule-all site-test fleet-test
+test: lint sanity unit release-check promtool molecule-all site-test fleet-test
 
 lint: yamllint ansible-lint
 
@@ -103,6 +104,11 @@ fleet-test: venv images
 # The main command as a newcomer runs it: make site, its second run, sandbox-key, destroy-sandbox.
 site-test: venv images
 	tests/site-sandbox.sh
+
+# The oldest and newest claimed ansible-core (unit, sanity, Molecule default), the execution
+# environment's build context, galaxy-importer, antsibull-docs and antsibull-changelog lint.
+release-check: venv images
+	tests/release-check.sh
 
 bench: venv
 	$(BIN)/python tests/bench/run.py

@@ -87,8 +87,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
-  description: Each key's name with its generation and whether a previous key is still valid; never a key.
+key_status:
+  description:
+    - Each key's name with its generation and whether a previous key is still valid; never a key.
+    - Not named C(keys), which Jinja reads as the dict method rather than the value.
   returned: always
   type: dict
   sample: {"alice": {"generation": 1, "previous_valid": false}}
@@ -195,7 +197,7 @@ def main():
         module.warn("the key %s is stored but not listed: it stays valid until listed with state: absent" % name)
     result = {
         "changed": changed,
-        "keys": summary(after),
+        "key_status": summary(after),
         "changes": changes,
         "unlisted": forgotten,
         "secrets": secrets_for(after, module.params["return_keys"]),

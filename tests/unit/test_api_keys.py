@@ -110,6 +110,7 @@ def test_module_writes_private_files_and_is_idempotent(tmp_path: Path) -> None:
     assert checked["changed"] and not (tmp_path / "keys.json").exists()
     first = run(tmp_path, [{"name": "alice"}])
     assert first["changed"] and first["changes"] == ["created alice"]
+    assert first["key_status"] == {"alice": {"generation": 1, "previous_valid": False}}
     for name in ("keys.json", "keys.map"):
         assert (os.stat(tmp_path / name).st_mode & 0o777) == 0o600
     key = json.loads((tmp_path / "keys.json").read_text())["alice"]["key"]
