@@ -199,7 +199,7 @@ def test_the_documented_examples_run() -> None:
     environment = NativeEnvironment(undefined=jinja2.StrictUndefined)
     environment.filters.update({"frontier.llm." + name: function for name, function in FilterModule().filters().items()})
     context: Dict[str, Any] = {
-        "groups": {"swarm": ["h1", "h2"]},
+        "ansible_play_hosts": ["h1", "h2"],
         "hostvars": {"h1": {"planner_plan": resource_plan(linux(32), models=[MISTRAL])},
                      "h2": {"planner_plan": resource_plan(linux(64), models=[MISTRAL])}},
     }
