@@ -76,7 +76,7 @@ def test_plan_rejects_a_bad_headroom_by_name(tmp_path: Path) -> None:
     proc = playbook([str(ROOT / "playbooks/plan.yml"), "-i", str(ROOT / "inventories/examples"),
                      "-e", '{"planner_headroom": 1.5}'], tmp_path)
     assert proc.returncode == 2
-    assert "frontier.llm.resource_plan: headroom: 1.5 must be a number in [0, 1)" in proc.stdout
+    assert "frontier.llm.resource_plan: headroom: 1.5 must be a number in [0, 1)" in flat(proc.stdout)
     assert not (tmp_path / "plans").exists()
 
 
