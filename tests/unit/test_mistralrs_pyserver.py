@@ -149,6 +149,10 @@ def test_chat_completion_and_stream(api: Any) -> None:
 def test_text_completion_and_errors(api: Any) -> None:
     status, _kind, body = api("POST", "/v1/completions", {"prompt": "Once", "max_tokens": 1})
     assert status == 200 and json.loads(body)["choices"][0]["text"] == " upon"
+    status, kind, body = api("POST", "/v1/completions", {"prompt": "Once", "max_tokens": 1, "stream": True})
+    events = [line[6:] for line in body.splitlines() if line.startswith("data: ")]
+    assert (status, kind) == (200, "text/event-stream") and events[-1] == "[DONE]"
+    assert [json.loads(event)["choices"][0]["text"] for event in events[:-1]] == [" upon"]
     status, _kind, body = api("POST", "/v1/chat/completions", {"model": "nope", "messages": [{"role": "user"}]})
     assert status == 404 and "not served" in json.loads(body)["error"]["message"]
     assert api("POST", "/v1/chat/completions", {"messages": "no"})[0] == 400

@@ -27,7 +27,7 @@ import threading
 import time
 import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 VERSION = "1"
 # The keys of upstream's TOML that this server honours; anything else is refused.
@@ -167,11 +167,6 @@ def text_response(response: Any) -> Dict[str, Any]:
             "usage": _usage(response.usage)}
 
 
-def text_chunks(response: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
-    """A text completion (mistral.rs streams only chat) sent as one chunk: still valid server-sent events."""
-    yield dict(response, object="text_completion")
-
-
 class Engine:
     """The loaded mistral.rs runners, one per model, and their load state."""
 
@@ -299,7 +294,8 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 response = text_response(self.engine.complete(args))
                 if body.get("stream"):
-                    self._events(text_chunks(response))
+                    # mistral.rs streams chat only: a streamed text completion is sent as one event.
+                    self._events([response])
                 else:
                     self._json(200, response)
         except (BrokenPipeError, ConnectionResetError):
