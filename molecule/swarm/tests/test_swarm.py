@@ -1,0 +1,175 @@
+"""Verify the stack on Swarm: services against the plans, the gateway across workers, a drain without failures."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import testinfra
+
+testinfra_hosts = ["ansible://frontier-swarm-m1"]
+
+ROOT = "/opt/frontier-llm"
+MODEL = "smollm2-135m-instruct"
+SERVICE = "frontier-llm_engine-smollm2-135m-instruct"
+WORKERS = ("frontier-swarm-w1", "frontier-swarm-w2")
+MIB = 1024 * 1024
+CA = "--cacert %s/nginx/tls/cert.pem" % ROOT
+
+
+def key(host, name: str = "alice") -> str:
+    return json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT))[name]["key"]
+
+
+def completion_cmd(host, count: int = 1, pause: float = 0) -> str:
+    """A shell loop of chat completions through the gateway, one HTTP status per line."""
+    body = json.dumps({"model": MODEL, "max_tokens": 4, "temperature": 0,
+                       "messages": [{"role": "user", "content": "Hi"}]})
+    one = ("curl -sS -o /dev/null -w '%%{http_code}\\n' -m 60 %s -H 'Authorization: Bearer %s' "
+           "-H 'Content-Type: application/json' -d '%s' https://127.0.0.1/v1/chat/completions" % (CA, key(host), body))
+    return "for i in $(seq %d); do %s || echo curl-failed; sleep %s; done" % (count, one, pause)
+
+
+def tasks(host) -> list:
+    """The engine service's running tasks: (node hostname, desired state)."""
+    out = host.check_output("docker service ps %s --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'"
+                            % SERVICE)
+    return [line.split()[:2] for line in out.splitlines() if line.strip()]
+
+
+def test_services_apply_the_plans(host) -> None:
+    plans = json.loads(host.file(ROOT + "/swarm-plans.json").content_string)
+    engine = plans[MODEL]["plan"]["components"]["llamacpp"]
+    spec = json.loads(host.check_output("docker service inspect %s" % SERVICE))[0]["Spec"]
+    resources = spec["TaskTemplate"]["Resources"]
+    print("engine: limit %d MiB, reservation %d MiB (plan of %s); replicas %d" % (
+        resources["Limits"]["MemoryBytes"] // MIB, resources["Reservations"]["MemoryBytes"] // MIB,
+        plans[MODEL]["node"], spec["Mode"]["Replicated"]["Replicas"]))
+    assert resources["Limits"]["MemoryBytes"] == engine["mem_limit_mb"] * MIB
+    assert resources["Reservations"]["MemoryBytes"] == engine["mem_reservation_mb"] * MIB
+    assert spec["Mode"]["Replicated"]["Replicas"] == plans[MODEL]["replicas"] == 2
+    env = dict(item.split("=", 1) for item in spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    for name, value in plans[MODEL]["plan"]["env"].items():
+        assert env[name] == value, name
+    assert spec["EndpointSpec"]["Mode"] == "dnsrr"
+    assert "node.labels.frontier.llm.model.smollm2-135m-instruct == true" in spec["TaskTemplate"]["Placement"]["Constraints"]
+
+
+def test_replicas_on_the_labelled_workers(host) -> None:
+    placement = json.loads(host.file(ROOT + "/swarm-placement.json").content_string)["placements"]
+    assert sorted(node for node, models in placement.items() if MODEL in models) == sorted(WORKERS)
+    for worker in WORKERS:
+        labels = json.loads(host.check_output("docker node inspect %s --format '{{json .Spec.Labels}}'" % worker))
+        assert labels["frontier.llm.model.smollm2-135m-instruct"] == "true"
+        assert int(labels["frontier.llm.memory_gib"]) > 0
+    manager = json.loads(host.check_output("docker node inspect frontier-swarm-m1 --format '{{json .Spec.Labels}}'"))
+    assert not [label for label in manager if label.startswith("frontier.llm.model.")]
+    assert sorted(node for node, _state in tasks(host)) == sorted(WORKERS)
+
+
+def test_only_the_gateway_publishes_a_port(host) -> None:
+    published = {}
+    for name in host.check_output("docker stack services frontier-llm --format '{{.Name}}'").split():
+        ports = json.loads(host.check_output("docker service inspect %s --format '{{json .Endpoint.Ports}}'" % name))
+        published[name] = [(port["PublishedPort"], port["PublishMode"]) for port in ports or []]
+    assert published.pop("frontier-llm_gateway") == [(443, "host")]
+    assert not any(published.values()), published
+
+
+def test_a_key_is_required(host) -> None:
+    out = host.check_output("curl -sS -o /dev/null -w '%%{http_code}' %s -H 'Content-Type: application/json' "
+                            "-d '{\"model\": \"%s\"}' https://127.0.0.1/v1/chat/completions" % (CA, MODEL))
+    assert out == "401"
+
+
+def test_models_are_listed_and_an_unknown_model_is_refused(host) -> None:
+    listed = json.loads(host.check_output("curl -sS %s -H 'Authorization: Bearer %s' https://127.0.0.1/v1/models"
+                                          % (CA, key(host))))
+    assert [model["id"] for model in listed["data"]] == [MODEL]
+    out = host.check_output("curl -sS -o /dev/null -w '%%{http_code}' %s -H 'Authorization: Bearer %s' "
+                            "-d '{\"model\": \"nope\"}' https://127.0.0.1/v1/chat/completions" % (CA, key(host)))
+    assert out == "404"
+
+
+def test_the_gateway_reaches_an_engine_on_each_worker(host) -> None:
+    statuses = host.check_output(completion_cmd(host, count=12)).split()
+    assert statuses == ["200"] * 12
+    network = json.loads(host.check_output("docker network inspect frontier-llm_backend --verbose"))[0]
+    task_node = {}
+    for task in network["Services"]["frontier-llm_engine-smollm2-135m-instruct"]["Tasks"]:
+        task_node[task["EndpointIP"]] = task["Info"]["Host IP"]
+    log = host.check_output("docker service logs --raw --since 5m frontier-llm_gateway 2>/dev/null")
+    used = set()
+    for address in re.findall(r"key=alice .*?ua=([0-9.]+):8080", log):
+        used.add(task_node.get(address, "?" + address))
+    print("engine tasks by address: %s; the gateway used the tasks on nodes %s" % (task_node, sorted(used)))
+    assert len(used) == 2 and not [node for node in used if node.startswith("?")], used
+
+
+def test_draining_a_worker_loses_no_request(host) -> None:
+    """Requests run through the gateway while w1 is drained: its engine task moves to w2, none may fail."""
+    host.check_output("rm -f /tmp/drain.log; (%s) > /tmp/drain.log 2>&1 &" % completion_cmd(host, count=90, pause=0.3))
+    time.sleep(3)
+    host.check_output("docker node update --availability drain frontier-swarm-w1")
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            running = [node for node, state in tasks(host) if state == "Running"]
+            if running == ["frontier-swarm-w2", "frontier-swarm-w2"]:
+                break
+            time.sleep(3)
+        print("engine tasks after the drain: %s" % tasks(host))
+        assert [node for node, _state in tasks(host)] == ["frontier-swarm-w2"] * 2
+        host.run("while pgrep -f 'seq 90' >/dev/null; do sleep 1; done")
+        for _wait in range(120):
+            if len(host.file("/tmp/drain.log").content_string.split()) >= 90:
+                break
+            time.sleep(1)
+        statuses = host.file("/tmp/drain.log").content_string.split()
+        failed = [status for status in statuses if status != "200"]
+        print("drain: %d requests through the gateway, %d failed %s" % (len(statuses), len(failed), failed))
+        assert len(statuses) == 90 and not failed
+    finally:
+        host.check_output("docker node update --availability active frontier-swarm-w1")
+
+
+def test_prometheus_scrapes_every_engine_replica_and_node(host) -> None:
+    ops = key(host, "frontier-ops")
+    for _wait in range(40):
+        out = json.loads(host.check_output(
+            "curl -sS %s -H 'Authorization: Bearer %s' 'https://127.0.0.1/prometheus/api/v1/query?query=up'"
+            % (CA, ops)))
+        ups = [(series["metric"]["job"], series["value"][1]) for series in out["data"]["result"]]
+        if sorted(ups).count(("engine", "1")) == 2 and ups.count(("node", "1")) == 3:
+            break
+        time.sleep(3)
+    print("Prometheus up: %s" % sorted(ups))
+    assert sorted(ups).count(("engine", "1")) == 2 and ups.count(("node", "1")) == 3
+
+
+def lowest_sample(host) -> float:
+    """The timestamp of the oldest sample in Prometheus's TSDB (through the gateway, with the operator key)."""
+    out = json.loads(host.check_output(
+        "curl -sS %s -H 'Authorization: Bearer %s' "
+        "'https://127.0.0.1/prometheus/api/v1/query?query=prometheus_tsdb_lowest_timestamp_seconds'"
+        % (CA, key(host, "frontier-ops"))))
+    return float(out["data"]["result"][0]["value"][1])
+
+
+def test_prometheus_data_survives_a_new_task(host) -> None:
+    """Prometheus's task is replaced (as an update or a node restart does): its named volume keeps the samples."""
+    created = json.loads(host.check_output("docker volume inspect frontier-llm_prometheus-data"))[0]["CreatedAt"]
+    before = lowest_sample(host)
+    host.check_output("docker service update --force --detach=false --quiet frontier-llm_prometheus")
+    after = None
+    for _wait in range(40):
+        result = host.run("curl -sS %s -H 'Authorization: Bearer %s' 'https://127.0.0.1/prometheus/api/v1/query?"
+                          "query=prometheus_tsdb_lowest_timestamp_seconds'" % (CA, key(host, "frontier-ops")))
+        if result.rc == 0 and '"result":[{' in result.stdout:
+            after = lowest_sample(host)
+            break
+        time.sleep(3)
+    print("Prometheus's oldest sample: %s before the new task, %s after" % (before, after))
+    assert json.loads(host.check_output("docker volume inspect frontier-llm_prometheus-data"))[0]["CreatedAt"] == created
+    assert after is not None and after <= before
