@@ -109,7 +109,8 @@ def test_the_gateway_reaches_an_engine_on_each_worker(host) -> None:
 
 def test_draining_a_worker_loses_no_request(host) -> None:
     """Requests run through the gateway while w1 is drained: its engine task moves to w2, none may fail."""
-    host.check_output("rm -f /tmp/drain.log; (%s) > /tmp/drain.log 2>&1 &" % completion_cmd(host, count=90, pause=0.3))
+    host.check_output("rm -f /tmp/drain.log; (%s) > /tmp/drain.log 2>&1 & echo $! > /tmp/drain.pid"
+                      % completion_cmd(host, count=90, pause=0.3))
     time.sleep(3)
     host.check_output("docker node update --availability drain frontier-swarm-w1")
     try:
@@ -121,11 +122,8 @@ def test_draining_a_worker_loses_no_request(host) -> None:
             time.sleep(3)
         print("engine tasks after the drain: %s" % tasks(host))
         assert [node for node, _state in tasks(host)] == ["frontier-swarm-w2"] * 2
-        host.run("while pgrep -f 'seq 90' >/dev/null; do sleep 1; done")
-        for _wait in range(120):
-            if len(host.file("/tmp/drain.log").content_string.split()) >= 90:
-                break
-            time.sleep(1)
+        # The requests go on after the tasks moved: wait for the loop to end (at most 90 requests of 60 s).
+        host.run("timeout 600 sh -c 'while kill -0 $(cat /tmp/drain.pid) 2>/dev/null; do sleep 1; done'")
         statuses = host.file("/tmp/drain.log").content_string.split()
         failed = [status for status in statuses if status != "200"]
         print("drain: %d requests through the gateway, %d failed %s" % (len(statuses), len(failed), failed))
