@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import abc
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from ansible_collections.frontier.llm.plugins.module_utils.catalog import MODELS
@@ -53,6 +54,7 @@ from ansible_collections.frontier.llm.plugins.module_utils.sizing import (
     check_kv_cache_type,
     positive_int,
     resolve_model,
+    size_checked,
     size_model,
     weights_bytes,
 )
@@ -113,14 +115,14 @@ def _clamp_reserve(total_mb: int, rule: Tuple[float, int, int]) -> int:
 
 def _host(facts: Any) -> Dict[str, Any]:
     """Validate the facts and reduce them to what the plan uses."""
-    if not isinstance(facts, Mapping):
+    if not isinstance(facts, abc.Mapping):
         raise PlanError("facts: expected a dict of host facts (ansible_facts), got %r" % (type(facts).__name__,))
     if "memtotal_mb" not in facts:
         raise PlanError("facts: memtotal_mb is missing (gather facts with ansible.builtin.setup, "
                         "or give frontier_llm_facts for an offline plan)")
     memtotal = positive_int(facts["memtotal_mb"], "facts.memtotal_mb")
     ours = facts.get("frontier_llm") or {}
-    if not isinstance(ours, Mapping):
+    if not isinstance(ours, abc.Mapping):
         raise PlanError("facts.frontier_llm: expected a dict (from frontier.llm.host_facts), got %r" % (ours,))
     if facts.get("processor_vcpus") is not None:
         vcpus = positive_int(facts["processor_vcpus"], "facts.processor_vcpus")
@@ -137,13 +139,13 @@ def _host(facts: Any) -> Dict[str, Any]:
     effective = memtotal if cgroup is None else min(memtotal, positive_int(cgroup, "facts.frontier_llm.cgroup_memory_limit_mb"))
     gpus = list(ours.get("gpus") or [])
     for index, gpu in enumerate(gpus):
-        if not isinstance(gpu, Mapping) or "memory_mb" not in gpu:
+        if not isinstance(gpu, abc.Mapping) or "memory_mb" not in gpu:
             raise PlanError("facts.frontier_llm.gpus[%d]: expected a dict with memory_mb, got %r" % (index, gpu))
         positive_int(gpu["memory_mb"], "facts.frontier_llm.gpus[%d].memory_mb" % index)
         _gpu_numa_node(gpu.get("numa_node"), index)
     nodes = list(ours.get("numa_nodes") or [])
     for index, node in enumerate(nodes):
-        if not isinstance(node, Mapping) or not {"id", "cpus", "memory_mb"} <= set(node):
+        if not isinstance(node, abc.Mapping) or not {"id", "cpus", "memory_mb"} <= set(node):
             raise PlanError("facts.frontier_llm.numa_nodes[%d]: expected a dict with id, cpus and memory_mb, got %r"
                             % (index, node))
         try:
@@ -180,22 +182,33 @@ def _gpu_numa_node(value: Any, index: int) -> Optional[int]:
     return value
 
 
+def _check_overrides(overrides: Mapping[str, Any]) -> Dict[str, Any]:
+    """The settings the user gives (those not None), checked and converted: once per plan, whatever the profiles tried.
+
+    Checked in the same order as the settings they override, so the first error named is the same for every profile
+    (each profile's own values are valid).
+    """
+    checked = {key: value for key, value in overrides.items() if value is not None}
+    for key in ("ctx", "parallel", "max_loaded_models"):
+        if key in checked:
+            checked[key] = positive_int(checked[key], key)
+    if "flash_attention" in checked:
+        checked["flash_attention"] = as_bool(checked["flash_attention"], "flash_attention")
+    if "kv_cache_type" in checked:
+        check_kv_cache_type(checked["kv_cache_type"])
+    keep_alive = checked.get("keep_alive")
+    if keep_alive is not None and (isinstance(keep_alive, bool) or not KEEP_ALIVE_RE.match(str(keep_alive))):
+        raise PlanError("keep_alive: %r is not a duration such as '5m' or a number of seconds" % (keep_alive,))
+    if "num_thread" in checked:
+        checked["num_thread"] = positive_int(checked["num_thread"], "num_thread")
+    return checked
+
+
 def _settings(profile: str, overrides: Mapping[str, Any]) -> Dict[str, Any]:
-    """A profile's settings with the user's overrides applied and checked."""
+    """A profile's settings with the user's overrides applied (checked before, by :func:`_check_overrides`)."""
     settings = dict(PROFILES[profile])
     settings.update({"ctx": DEFAULT_CTX, "kv_cache_type": "f16", "num_thread": None})
-    for key, value in overrides.items():
-        if value is not None:
-            settings[key] = value
-    settings["ctx"] = positive_int(settings["ctx"], "ctx")
-    settings["parallel"] = positive_int(settings["parallel"], "parallel")
-    settings["max_loaded_models"] = positive_int(settings["max_loaded_models"], "max_loaded_models")
-    settings["flash_attention"] = as_bool(settings["flash_attention"], "flash_attention")
-    check_kv_cache_type(settings["kv_cache_type"])
-    if isinstance(settings["keep_alive"], bool) or not KEEP_ALIVE_RE.match(str(settings["keep_alive"])):
-        raise PlanError("keep_alive: %r is not a duration such as '5m' or a number of seconds" % (settings["keep_alive"],))
-    if settings["num_thread"] is not None:
-        settings["num_thread"] = positive_int(settings["num_thread"], "num_thread")
+    settings.update(overrides)
     return settings
 
 
@@ -203,14 +216,14 @@ def _component_overrides(components: Any) -> Dict[str, Dict[str, Any]]:
     """Validate ``components`` overrides: {service: {mem_limit_mb|mem_limit, mem_reservation_mb|mem_reservation, cpus}}."""
     if components is None:
         return {}
-    if not isinstance(components, Mapping):
+    if not isinstance(components, abc.Mapping):
         raise PlanError("components: expected a dict of service -> settings, got %r" % (components,))
     known = set(COMPONENTS) | set(CUDA_COMPONENTS) | set(ENGINE_SERVICE.values())
     out: Dict[str, Dict[str, Any]] = {}
     for service, values in components.items():
         if service not in known:
             raise PlanError("components: unknown service %r; known: %s" % (service, ", ".join(sorted(known))))
-        if not isinstance(values, Mapping):
+        if not isinstance(values, abc.Mapping):
             raise PlanError("components.%s: expected a dict, got %r" % (service, values))
         unknown = set(values) - set(COMPONENT_KEYS)
         if unknown:
@@ -361,7 +374,7 @@ def _per_model_settings(model_list: List[Any], engine: str, settings: Dict[str, 
     """
     result = dict(settings)
     for entry in model_list:
-        if not isinstance(entry, Mapping):
+        if isinstance(entry, str) or not isinstance(entry, abc.Mapping):  # a tag, the common case, tested first
             continue
         for key in PER_MODEL_KEYS:
             value = entry.get(key)
@@ -393,6 +406,8 @@ class _Request(NamedTuple):
     resolve: Callable[[int], Tuple[str, Dict[str, Any], List[str]]]
     # Steps already taken for this request: the monitoring services, and each profile's sizing and fit.
     memo: Dict[str, Any]
+    # Each model's figures by the settings it is sized with; shared by the plan and its suggestions (see _size_models).
+    sizes: Dict[Tuple[Any, ...], Tuple[Any, Dict[str, Any], List[str]]]
 
 
 def _budget(host: Dict[str, Any], runtime: str, os_reserve_mb: Optional[int], service: str) -> Dict[str, Any]:
@@ -452,42 +467,62 @@ def _resolve(entry: Any, catalog: Optional[Mapping[str, Any]]) -> Tuple[str, Dic
 
 def _model_arg(entry: Any) -> Any:
     """A model as the sizing takes it: a tag, or its metadata without the per-model settings."""
-    if isinstance(entry, Mapping):
+    if isinstance(entry, abc.Mapping):
         return {key: value for key, value in entry.items() if key not in PER_MODEL_KEYS}
     return entry
 
 
-def _size_models(request: _Request, settings: Dict[str, Any]) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Each model's memory with the settings it is served with, and the sizing's warnings; one engine, no duplicates."""
+def _size_models(request: _Request, settings: Dict[str, Any], checked: bool) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Each model's memory with the settings it is served with, and the sizing's warnings; one engine, no duplicates.
+
+    ``checked``: the settings are the plan's own, checked; else (a model's own values) each sizing checks them.
+    """
     backend, devices, _vram_mb = request.backend
+    gpu_count = max(devices, 1)
+    shared = (settings["ctx"], settings["parallel"], settings["kv_cache_type"], settings["flash_attention"])
     models: List[Dict[str, Any]] = []
     warnings: List[str] = []
     for index, entry in enumerate(request.model_list):
-        per_model = dict(settings)
-        if isinstance(entry, Mapping):
-            per_model.update({key: entry[key] for key in PER_MODEL_KEYS if entry.get(key) is not None})
-        figures = size_model(request.resolve(index), ctx=per_model["ctx"], parallel=per_model["parallel"],
-                             kv_cache_type=per_model["kv_cache_type"], flash_attention=settings["flash_attention"],
-                             engine=request.engine, backend=backend, gpu_count=max(devices, 1))
-        warnings.extend(figures.pop("warnings"))
+        resolved = request.resolve(index)
+        own = {}
+        if not isinstance(entry, str) and isinstance(entry, abc.Mapping):  # a tag, the common case, tested first
+            own = {key: entry[key] for key in PER_MODEL_KEYS if entry.get(key) is not None}
+        if own or not checked:
+            # The model's own values are the user's, not yet checked: size_model checks them.
+            per_model = dict(settings, **own)
+            figures = size_model(resolved, ctx=per_model["ctx"], parallel=per_model["parallel"],
+                                 kv_cache_type=per_model["kv_cache_type"], flash_attention=settings["flash_attention"],
+                                 engine=request.engine, backend=backend, gpu_count=gpu_count)
+            model_warnings = figures.pop("warnings")
+        else:
+            # The plan's settings, checked once: the figures of one model and settings are made once per plan, however
+            # many profiles and suggestions size them (the key holds the resolved model, so its id is not reused).
+            key = (id(resolved),) + shared
+            sized = request.sizes.get(key)
+            if sized is None:
+                figures = size_checked(resolved, *shared, engine=request.engine, backend=backend, gpu_count=gpu_count)
+                sized = request.sizes[key] = (resolved, figures, figures.pop("warnings"))
+            _resolved, figures, model_warnings = sized
+        warnings.extend(model_warnings)
         models.append(figures)
     names = [model["name"] for model in models]
     if request.engine == "llamacpp" and len(models) > 1:
         raise PlanError("models: llamacpp serves one model per server (llama-server -m); got %d: %s. Serve one "
                         "model per host, or choose engine ollama" % (len(models), ", ".join(names)))
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = sorted({name for name in names if names.count(name) > 1}) if len(set(names)) < len(names) else []
     if duplicates:
         raise PlanError("models: %s listed more than once" % ", ".join(duplicates))
     return models, warnings
 
 
 def _engine_memory(request: _Request, settings: Dict[str, Any], models: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The engine's resident models and what of them stays in RAM: its limit, reservation, warnings and notes."""
-    backend, devices, vram_mb = request.backend
+    """The engine's resident models and what of them stays in RAM: its limit and reservation, and the figures its
+    warnings and notes (:func:`_engine_texts`) are made of."""
+    backend, _devices, vram_mb = request.backend
     service = request.service
     resident_count = len(models) if request.engine == "mistralrs" else min(settings["max_loaded_models"], len(models))
     resident = sorted(models, key=lambda model: model["total_bytes"], reverse=True)[:resident_count]
-    memory: Dict[str, Any] = {"resident": resident, "warnings": [], "notes": []}
+    memory: Dict[str, Any] = {"resident": resident, "gpu_bytes": 0, "spill": 0}
     if backend in BACKEND_VENDOR:
         gpu_bytes = sum(model["total_bytes"] - RUNTIME_RAM_BYTES - model["host_side_bytes"] for model in resident)
         spill = max(0, gpu_bytes - vram_mb * MIB)
@@ -498,26 +533,38 @@ def _engine_memory(request: _Request, settings: Dict[str, Any], models: List[Dic
         host_bytes = spill + host_side + GPU_LOAD_BUFFER_BYTES
         largest_host = (max(0, resident[0]["total_bytes"] - vram_mb * MIB) + RUNTIME_RAM_BYTES
                         + resident[0]["host_side_bytes"] + GPU_LOAD_BUFFER_BYTES)
-        if spill:
-            memory["warnings"].append("%s: %d MiB of the resident models do not fit in %d MiB of VRAM on %d GPU(s); "
-                                      "those layers run on the CPU from RAM" % (service, _mib(spill), vram_mb, devices))
-        memory["notes"].append("GPU offload: %d MiB in VRAM across %d GPU(s), %d MiB in RAM"
-                               % (_mib(gpu_bytes - spill), devices, _mib(host_bytes)))
+        memory.update(gpu_bytes=gpu_bytes, spill=spill)
     else:
         host_bytes = sum(model["total_bytes"] for model in resident)
         largest_host = resident[0]["total_bytes"]
-        if backend == "metal" and host_bytes > vram_mb * MIB:
-            memory["warnings"].append("%s: the resident models need %d MiB, more than the %d MiB Metal may wire "
-                                      "(iogpu.wired_limit_mb); the rest runs on the CPU" % (service, _mib(host_bytes), vram_mb))
     need_mb = _mib(host_bytes * (1 + request.headroom))
     override = request.component_overrides.get(service, {})
-    memory["limit_mb"] = override.get("mem_limit_mb", need_mb)
+    memory.update(host_bytes=host_bytes, need_mb=need_mb, limit_mb=override.get("mem_limit_mb", need_mb))
     memory["reservation_mb"] = override.get("mem_reservation_mb", min(_mib(largest_host), need_mb, memory["limit_mb"]))
     _check_reservation(service, memory["reservation_mb"], memory["limit_mb"])
-    if memory["limit_mb"] < need_mb:
-        memory["warnings"].append("%s: mem_limit %d MiB is below the %d MiB its resident models need with %d%% headroom"
-                                  % (service, memory["limit_mb"], need_mb, round(request.headroom * 100)))
     return memory
+
+
+def _engine_texts(request: _Request, memory: Dict[str, Any]) -> Tuple[List[str], List[str]]:
+    """The warnings and notes of the engine's memory: only the chosen profile's plan needs them, not each fit tried."""
+    backend, devices, vram_mb = request.backend
+    service = request.service
+    warnings: List[str] = []
+    notes: List[str] = []
+    if backend in BACKEND_VENDOR:
+        if memory["spill"]:
+            warnings.append("%s: %d MiB of the resident models do not fit in %d MiB of VRAM on %d GPU(s); "
+                            "those layers run on the CPU from RAM" % (service, _mib(memory["spill"]), vram_mb, devices))
+        notes.append("GPU offload: %d MiB in VRAM across %d GPU(s), %d MiB in RAM"
+                     % (_mib(memory["gpu_bytes"] - memory["spill"]), devices, _mib(memory["host_bytes"])))
+    elif backend == "metal" and memory["host_bytes"] > vram_mb * MIB:
+        warnings.append("%s: the resident models need %d MiB, more than the %d MiB Metal may wire "
+                        "(iogpu.wired_limit_mb); the rest runs on the CPU"
+                        % (service, _mib(memory["host_bytes"]), vram_mb))
+    if memory["limit_mb"] < memory["need_mb"]:
+        warnings.append("%s: mem_limit %d MiB is below the %d MiB its resident models need with %d%% headroom"
+                        % (service, memory["limit_mb"], memory["need_mb"], round(request.headroom * 100)))
+    return warnings, notes
 
 
 def _check_reservation(service: str, reservation_mb: int, limit_mb: int) -> None:
@@ -534,17 +581,20 @@ def _monitoring(request: _Request) -> Dict[str, Dict[str, Any]]:
     refusal).
     """
     scale = min(1.0, max(0.5, request.budget["budget_mb"] / float(LOW_MEMORY_BUDGET_MB)))
+    pool = _cpu_pool(request)
     components: Dict[str, Dict[str, Any]] = {}
     wanted = dict(COMPONENTS, **(CUDA_COMPONENTS if request.backend[0] == "cuda" else {}))
     for name, (limit, reservation, cpus) in wanted.items():
+        # Each default reservation is below its limit, and stays so scaled: only an override needs the checks below.
         entry = {"mem_limit_mb": int(limit * scale), "mem_reservation_mb": int(reservation * scale),
-                 "cpus": min(cpus, _cpu_pool(request))}
-        override_entry = request.component_overrides.get(name, {})
-        entry.update(override_entry)
-        if "mem_reservation_mb" not in override_entry:
-            # A limit given alone lowers the default reservation with it, for every service alike.
-            entry["mem_reservation_mb"] = min(entry["mem_reservation_mb"], entry["mem_limit_mb"])
-        _check_reservation(name, entry["mem_reservation_mb"], entry["mem_limit_mb"])
+                 "cpus": min(cpus, pool)}
+        override_entry = request.component_overrides.get(name)
+        if override_entry:
+            entry.update(override_entry)
+            if "mem_reservation_mb" not in override_entry:
+                # A limit given alone lowers the default reservation with it, for every service alike.
+                entry["mem_reservation_mb"] = min(entry["mem_reservation_mb"], entry["mem_limit_mb"])
+            _check_reservation(name, entry["mem_reservation_mb"], entry["mem_limit_mb"])
         components[name] = entry
     return components
 
@@ -573,23 +623,28 @@ def _placement(request: _Request, settings: Dict[str, Any], limit_mb: int) -> Di
 
 
 def _fit(request: _Request, memory: Dict[str, Any], monitoring_mb: int) -> Dict[str, Any]:
-    """Whether the limits stay within the budget: the memory used, the Docker Desktop VM of a native Mac, the refusal."""
-    fit: Dict[str, Any] = {"vm_mb": request.budget["vm_mb"], "notes": [], "warning": None}
+    """Whether the limits stay within the budget: the memory used, the Docker Desktop VM of a native Mac."""
+    fit: Dict[str, Any] = {"vm_mb": request.budget["vm_mb"], "notes": [], "monitoring_mb": monitoring_mb}
     if request.host["system"] == "Darwin" and request.runtime == "native":
         fit["vm_mb"] = int(math.ceil((monitoring_mb + DOCKER_VM_RESERVE_MB) / 1024.0)) * 1024
         fit["notes"].append("Docker Desktop VM holds only the monitoring services: %d MiB" % fit["vm_mb"])
         fit["used_mb"] = memory["limit_mb"] + fit["vm_mb"]
     else:
         fit["used_mb"] = memory["limit_mb"] + monitoring_mb
-    budget_mb = request.budget["budget_mb"]
-    fit["fits"] = fit["used_mb"] <= budget_mb
-    if not fit["fits"]:
-        resident = memory["resident"]
-        fit["warning"] = ("does not fit: %s needs %d MiB (%s resident: %s) and monitoring %d MiB, %d MiB in all, "
-                          "over the %d MiB budget by %d MiB"
-                          % (request.service, memory["limit_mb"], len(resident), ", ".join(m["name"] for m in resident),
-                             monitoring_mb, fit["used_mb"], budget_mb, fit["used_mb"] - budget_mb))
+    fit["fits"] = fit["used_mb"] <= request.budget["budget_mb"]
     return fit
+
+
+def _refusal(request: _Request, memory: Dict[str, Any], fit: Dict[str, Any]) -> Optional[str]:
+    """The warning of a plan that does not fit (None when it fits): what needs how much, over the budget by how much."""
+    if fit["fits"]:
+        return None
+    resident = memory["resident"]
+    budget_mb = request.budget["budget_mb"]
+    return ("does not fit: %s needs %d MiB (%s resident: %s) and monitoring %d MiB, %d MiB in all, "
+            "over the %d MiB budget by %d MiB"
+            % (request.service, memory["limit_mb"], len(resident), ", ".join(m["name"] for m in resident),
+               fit["monitoring_mb"], fit["used_mb"], budget_mb, fit["used_mb"] - budget_mb))
 
 
 def _docker_desktop(request: _Request, models: List[Dict[str, Any]], vm_mb: int) -> Optional[Dict[str, Any]]:
@@ -645,16 +700,22 @@ def _env(engine: str, settings: Dict[str, Any], models: List[Dict[str, Any]], me
 
 
 def _sized(request: _Request, profile: str) -> Dict[str, Any]:
-    """The steps that decide whether a profile fits: settings, models, engine memory, monitoring, fit (once each)."""
+    """The steps that decide whether a profile fits: settings, models, engine memory, monitoring, fit (once each).
+
+    Only figures: the texts of the chosen profile are made by :func:`_plan_for_profile`.
+    """
     if profile not in request.memo:
-        settings = _per_model_settings(request.model_list, request.engine, _settings(profile, request.overrides))
-        models, model_warnings = _size_models(request, settings)
+        checked = _settings(profile, request.overrides)
+        settings = _per_model_settings(request.model_list, request.engine, checked)
+        # llama-server's settings may be its model's own, which size_model checks.
+        models, model_warnings = _size_models(request, settings, settings == checked)
         memory = _engine_memory(request, settings, models)
         if "monitoring" not in request.memo:
-            request.memo["monitoring"] = _monitoring(request)
-        monitoring_mb = sum(entry["mem_limit_mb"] for entry in request.memo["monitoring"].values())
+            monitoring = _monitoring(request)
+            request.memo["monitoring"] = monitoring
+            request.memo["monitoring_mb"] = sum(entry["mem_limit_mb"] for entry in monitoring.values())
         request.memo[profile] = {"settings": settings, "models": models, "model_warnings": model_warnings,
-                                 "memory": memory, "fit": _fit(request, memory, monitoring_mb)}
+                                 "memory": memory, "fit": _fit(request, memory, request.memo["monitoring_mb"])}
     return request.memo[profile]
 
 
@@ -670,7 +731,9 @@ def _plan_for_profile(request: _Request, profile: str) -> Dict[str, Any]:
         model["fits_gpu"] = backend != "cpu" and model["total_bytes"] <= vram_mb * MIB
     engine_entry = {"mem_limit_mb": memory["limit_mb"], "mem_reservation_mb": memory["reservation_mb"],
                     "cpus": placement["cpus"], "native": request.runtime == "native"}
-    warnings = request.budget["warnings"] + sized["model_warnings"] + memory["warnings"] + placement["warnings"]
+    memory_warnings, memory_notes = _engine_texts(request, memory)
+    refusal = _refusal(request, memory, fit)
+    warnings = request.budget["warnings"] + sized["model_warnings"] + memory_warnings + placement["warnings"]
     host = request.host
     return {
         "profile": profile,
@@ -690,8 +753,8 @@ def _plan_for_profile(request: _Request, profile: str) -> Dict[str, Any]:
         "host": dict(((key, host[key]) for key in ("system", "memtotal_mb", "effective_mb", "vcpus", "physical_cores")),
                      gpus=len(host["gpus"]), vram_mb=vram_mb, numa_nodes=len(host["numa_nodes"]) or 1),
         "fits": fit["fits"],
-        "warnings": ([fit["warning"]] if fit["warning"] else []) + warnings,
-        "notes": request.budget["notes"] + memory["notes"] + placement["notes"] + fit["notes"] + env_notes,
+        "warnings": ([refusal] if refusal else []) + warnings,
+        "notes": request.budget["notes"] + memory_notes + placement["notes"] + fit["notes"] + env_notes,
     }
 
 
@@ -722,9 +785,9 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
         raise PlanError("runtime: %r is unknown; choose one of %s" % (runtime, ", ".join(RUNTIMES)))
     if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0 <= headroom < 1:
         raise PlanError("headroom: %r must be a number in [0, 1)" % (headroom,))
-    if models is None or isinstance(models, (str, Mapping)) or not isinstance(models, (list, tuple)) or not models:
+    if models is None or isinstance(models, (str, abc.Mapping)) or not isinstance(models, (list, tuple)) or not models:
         raise PlanError("models: %r must be a non-empty list of catalog tags or metadata dicts" % (models,))
-    if catalog is not None and not isinstance(catalog, Mapping):
+    if catalog is not None and not isinstance(catalog, abc.Mapping):
         raise PlanError("catalog: expected a dict of tag -> metadata, got %r" % (catalog,))
     host = _host(facts)
     if runtime == "auto":
@@ -744,14 +807,14 @@ def resource_plan(facts: Any, models: Any = None, engine: str = "ollama", profil
         if entry.get("cpus", 0) > host["vcpus"]:
             raise PlanError("components.%s.cpus: %r is more than the host's %d vCPUs" % (service, entry["cpus"], host["vcpus"]))
 
-    # The settings are checked before the budget, whatever the profile: the first error named is the same.
-    _settings(AUTO_ORDER[0] if profile == "auto" else profile, overrides)
+    # The settings are checked before the budget, once, whatever the profile: the first error named is the same.
+    overrides = _check_overrides(overrides)
     service = ENGINE_SERVICE[engine]
     model_list = list(models)
     request = _Request(host=host, model_list=model_list, engine=engine, service=service, headroom=float(headroom),
                        overrides=overrides, component_overrides=component_overrides, runtime=runtime,
                        backend=_backend(host, runtime), budget=_budget(host, runtime, os_reserve_mb, service),
-                       resolve=_resolver(model_list, catalog), memo={})
+                       resolve=_resolver(model_list, catalog), memo={}, sizes={})
     plan = _auto(request) if profile == "auto" else _plan_for_profile(request, profile)
     if not plan["fits"] and not _no_suggestions:
         suggestions = _suggestions(request, profile, catalog, plan)
@@ -780,6 +843,51 @@ def _auto_tried(request: _Request, start: str) -> List[str]:
     return tried
 
 
+def _profiles_shrink(order: Tuple[str, ...]) -> bool:
+    """Whether each profile of ``order`` asks at least as much memory of one model as the last: as many parallel
+    requests and loaded models or more, the same flash attention (ctx and cache type are the same for all)."""
+    last = PROFILES[order[-1]]
+    return all(PROFILES[name]["parallel"] >= last["parallel"]
+               and PROFILES[name]["max_loaded_models"] >= last["max_loaded_models"]
+               and PROFILES[name]["flash_attention"] == last["flash_attention"] for name in order)
+
+
+# True for the seed's profiles: auto's last profile is its leanest.
+_AUTO_LAST_LEANEST = _profiles_shrink(AUTO_ORDER)
+
+
+def _leanest_decides(request: _Request) -> bool:
+    """Whether auto's last profile alone says if any profile auto would try fits: all a suggestion asks.
+
+    So for one model without settings of its own, unless the engine's reservation is given without its limit: then no
+    profile raises an error the last would not (a reservation given alone can be above a smaller profile's limit), and
+    the last profile's memory is the least (:data:`_AUTO_LAST_LEANEST`; one model's memory never shrinks as parallel
+    requests grow), so if it does not fit, none does, and if it fits, auto would have found a profile that does.
+    """
+    if not _AUTO_LAST_LEANEST or len(request.model_list) != 1:
+        return False
+    entry = request.model_list[0]
+    if isinstance(entry, abc.Mapping) and any(entry.get(key) is not None for key in PER_MODEL_KEYS):
+        return False
+    override = request.component_overrides.get(request.service, {})
+    return "mem_reservation_mb" not in override or "mem_limit_mb" in override
+
+
+def _weights_alone_over(request: _Request, resolve: Callable[[int], Any], count: int) -> bool:
+    """Whether the largest weights of ``count`` models (by ``resolve``), with the headroom, and the monitoring are over
+    the budget of the request, whose plan has been sized: then no profile fits them, whatever the settings (an error
+    resolving a model is raised).
+
+    On the CPU or Metal the engine's limit, unless given, is what its resident models need with the headroom, and the
+    resident models hold the largest total, at least the largest weights; beside it the monitoring's limits count, or on
+    a native Mac the VM holding them, which is larger. With GPUs offloading the weights the bound does not hold.
+    """
+    if request.backend[0] in BACKEND_VENDOR or "mem_limit_mb" in request.component_overrides.get(request.service, {}):
+        return False
+    largest = max(weights_bytes(resolve(index)[1]) for index in range(count))
+    return _mib(largest * (1 + request.headroom)) + request.memo["monitoring_mb"] > request.budget["budget_mb"]
+
+
 def _auto_start(request: _Request) -> str:
     """The size class of the models on this budget, from their weights alone (no plan is made for it).
 
@@ -796,18 +904,27 @@ def _suggestions(request: _Request, profile: str, catalog: Optional[Mapping[str,
     """What would make a refused plan fit on this host: a smaller context, a q8_0 cache, a smaller model.
 
     Each is planned for real (the same host, the other settings unchanged) as far as its fit; only those that fit are
-    named.
+    named. They share the plan's monitoring and its models' sizing (the host, budget and components are the same),
+    and the changed settings are valid ones, so nothing is checked again. Two shortcuts give the same answers with
+    less work: models whose weights alone are over the budget are not sized (:func:`_weights_alone_over`), and under
+    auto one model is sized for auto's last profile only (:func:`_leanest_decides`).
     """
     models = request.model_list
 
     def fits(models: List[Any], **change: Any) -> bool:
-        changed = request._replace(model_list=list(models), overrides=dict(request.overrides, **change), memo={},
-                                   resolve=request.resolve if models == request.model_list[:len(models)]
-                                   else _resolver(list(models), catalog))
+        resolve = request.resolve if models == request.model_list[:len(models)] else _resolver(list(models), catalog)
         try:
-            _settings(profile if profile != "auto" else AUTO_ORDER[0], changed.overrides)
-            return bool(_sized(changed, profile if profile != "auto" else _auto_tried(changed, _auto_start(changed))[-1])
-                        ["fit"]["fits"])
+            if _weights_alone_over(request, resolve, len(models)):
+                return False
+            # The plan's monitoring: the host, budget and components are the same.
+            memo = {key: request.memo[key] for key in ("monitoring", "monitoring_mb")}
+            changed = request._replace(model_list=list(models), overrides=dict(request.overrides, **change),
+                                       resolve=resolve, memo=memo)
+            if profile != "auto":
+                return bool(_sized(changed, profile)["fit"]["fits"])
+            if _leanest_decides(changed):
+                return bool(_sized(changed, AUTO_ORDER[-1])["fit"]["fits"])
+            return bool(_sized(changed, _auto_tried(changed, _auto_start(changed))[-1])["fit"]["fits"])
         except PlanError:
             return False
 
@@ -857,7 +974,7 @@ def plan_fleet(hostvars: Mapping[str, Mapping[str, Any]], hosts: Any, defaults: 
             continue
         settings = {name: variables["planner_" + name] if "planner_" + name in variables else defaults["planner_" + name]
                     for name in PLAN_SETTINGS if "planner_" + name in variables or "planner_" + name in defaults}
-        if any(isinstance(model, Mapping) and "gguf" in model for model in settings.get("models") or []):
+        if any(isinstance(model, abc.Mapping) and "gguf" in model for model in settings.get("models") or []):
             errors[host] = ("planner_models: a model given by its GGUF file (gguf) needs a host that is contacted, "
                             "where its header is read; give an offline host the metadata itself")
             continue

@@ -77,6 +77,8 @@ def check_kv_cache_type(kv_cache_type: Any) -> str:
 
 def positive_int(value: Any, name: str, allow_zero: bool = False) -> int:
     """Return value as an int > 0 (or >= 0), or raise PlanError naming it."""
+    if type(value) is int and (value > 0 or (allow_zero and value == 0)):
+        return value  # the common case, a plain int in range: none of the conversions below applies
     if isinstance(value, bool):
         raise PlanError("%s: %r is a boolean, expected a whole number" % (name, value))
     if isinstance(value, float) and value.is_integer():
@@ -258,8 +260,6 @@ def size_model(resolved: Tuple[str, Dict[str, Any], List[str]], ctx: Any = 4096,
 
     The planner resolves each model once and sizes it for every profile it tries; ``resolved`` is not changed.
     """
-    name, meta, resolve_warnings = resolved
-    warnings = list(resolve_warnings)
     check_engine(engine)
     if backend not in BACKENDS:
         raise PlanError("backend: %r is unknown; choose one of %s" % (backend, ", ".join(BACKENDS)))
@@ -268,6 +268,18 @@ def size_model(resolved: Tuple[str, Dict[str, Any], List[str]], ctx: Any = 4096,
     gpu_count = positive_int(gpu_count, "gpu_count")
     flash_attention = as_bool(flash_attention, "flash_attention")
     check_kv_cache_type(kv_cache_type)
+    return size_checked(resolved, ctx, parallel, kv_cache_type, flash_attention, engine, backend, gpu_count)
+
+
+def size_checked(resolved: Tuple[str, Dict[str, Any], List[str]], ctx: int, parallel: int, kv_cache_type: str,
+                 flash_attention: bool, engine: str, backend: str, gpu_count: int) -> Dict[str, Any]:
+    """:func:`size_model` of arguments already checked: ints > 0, a known cache type, engine and backend, a bool.
+
+    The planner checks its settings once per plan and sizes each model with them under several profiles; the
+    figures are those :func:`size_model` returns for the same arguments.
+    """
+    name, meta, resolve_warnings = resolved
+    warnings = list(resolve_warnings)
     used_ctx = ctx
     if meta["context_length"] is not None and ctx > meta["context_length"]:
         used_ctx = meta["context_length"]

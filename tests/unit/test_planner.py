@@ -333,6 +333,54 @@ def test_mac_plans_stay_inside_the_vm(ram_gib: int, tag: str) -> None:
         assert total_limits(plan) <= plan["docker_desktop"]["memory_mib"]
 
 
+refusals = st.fixed_dictionaries({
+    "models": st.lists(st.sampled_from(MODEL_TAGS), min_size=1, max_size=3, unique=True),
+    "profile": st.sampled_from(["auto"] + sorted(PROFILES)),
+    "engine": st.sampled_from(["ollama", "mistralrs"]),
+    "headroom": st.sampled_from([0, 0.2, 0.5]),
+    "ctx": st.sampled_from([None, 2048, 8192]),
+    # A reservation given without its limit: the one override under which a smaller profile may raise.
+    "components": st.sampled_from([None, {"engine": {"mem_reservation_mb": 6000}}, {"engine": {"mem_limit": "20g"}}]),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(refusals, st.integers(min_value=6, max_value=96), st.sampled_from(["cpu", "gpu", "mac", "mac-native"]))
+def test_suggestions_shortcuts_answer_as_the_full_search(case: Dict[str, Any], ram_gib: int, kind: str) -> None:
+    """A refusal's suggestions skip models whose weights alone are over the budget, and under auto size one model for
+    the last profile only: the plans are those of the search that sizes every profile of every candidate."""
+    from ansible_collections.frontier.llm.plugins.module_utils import planner
+    facts = {"cpu": linux(ram_gib), "gpu": linux(ram_gib, gpus=[{"vendor": "nvidia", "index": 0, "memory_mb": 8192}]),
+             "mac": mac_studio(ram_gib), "mac-native": mac_studio(ram_gib)}[kind]
+    arguments = dict(case, runtime="native" if kind == "mac-native" else "auto")
+    if arguments["components"]:
+        service = "mistral" if case["engine"] == "mistralrs" else "ollama"
+        arguments["components"] = {service: arguments["components"]["engine"]}
+    if kind == "mac-native" and case["engine"] != "ollama":
+        arguments["engine"] = "ollama"
+    try:
+        plan: Any = resource_plan(facts, **arguments)
+    except PlanError as err:
+        plan = str(err)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(planner, "_AUTO_LAST_LEANEST", False)
+        patch.setattr(planner, "_weights_alone_over", lambda *_arguments: False)
+        try:
+            full: Any = resource_plan(facts, **arguments)
+        except PlanError as err:
+            full = str(err)
+    assert plan == full
+
+
+def test_a_suggestion_under_a_reservation_given_alone_tries_each_profile() -> None:
+    """Mistral fits an 18 GiB host under auto's small profile, whose limit holds the 6500 MiB reservation; the leaner
+    profiles' limits (6103 MiB) are below it and refused, so the last profile alone cannot answer for auto."""
+    plan = resource_plan(linux(18), models=["codellama:13b-code-q4_K_M"],
+                         components={"ollama": {"mem_reservation_mb": 6500}})
+    assert not plan["fits"]
+    assert plan["suggestions"][-1] == "a smaller model such as mistral:7b-instruct-q4_K_M"
+
+
 # --- bad input: a clear error naming the argument and the value ------------------------------
 
 GOOD = {"models": ["mistral:7b-instruct-q4_K_M"]}
