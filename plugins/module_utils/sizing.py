@@ -77,7 +77,7 @@ def check_kv_cache_type(kv_cache_type: Any) -> str:
 
 def positive_int(value: Any, name: str, allow_zero: bool = False) -> int:
     """Return value as an int > 0 (or >= 0), or raise PlanError naming it."""
-    if type(value) is int and (value > 0 or (allow_zero and value == 0)):
+    if isinstance(value, int) and not isinstance(value, bool) and (value > 0 or (allow_zero and value == 0)):
         return value  # the common case, a plain int in range: none of the conversions below applies
     if isinstance(value, bool):
         raise PlanError("%s: %r is a boolean, expected a whole number" % (name, value))

@@ -6,7 +6,6 @@ import json
 import re
 import time
 
-import testinfra
 
 testinfra_hosts = ["ansible://frontier-swarm-m1"]
 
