@@ -381,7 +381,10 @@ def _per_model_settings(model_list: List[Any], engine: str, settings: Dict[str, 
             if value is None or value == settings[key]:
                 continue
             if engine == "llamacpp":
-                result[key] = value
+                # A number as text ("2") is read as the number, as the host-wide settings are: the env and the sizing
+                # then agree (the text once went into LLAMA_ARG_CTX_SIZE as "2" repeated ctx times).
+                result[key] = positive_int(value, "model %s: %s" % (entry.get("name", "?"), key)) \
+                    if key in ("ctx", "parallel") else value
             else:
                 raise PlanError("model %s: %s %r cannot be honoured: %s has one %s for every model (the plan's is %r); "
                                 "set planner_%s for the host instead, or drop the model's %s"

@@ -587,3 +587,17 @@ def test_plan_fleet_plans_offline_hosts_alone_and_names_each_refusal() -> None:
     assert "engine: 'vllm' is unknown" in fleet["errors"]["bad-engine"]
     assert "needs a host that is contacted" in fleet["errors"]["gguf"]
     assert "reached" not in fleet["plans"] and "reached" not in fleet["errors"]
+
+
+def test_a_models_parallel_given_as_text_is_read_as_a_number() -> None:
+    """llama.cpp: a model's own parallel "2" sizes and configures the engine as 2 (it once made the context size the
+    text "2" repeated 4096 times)."""
+    facts = {"memtotal_mb": 16384, "processor_vcpus": 4}
+    as_text = resource_plan(facts, models=[{"name": "mistral:7b-instruct-q4_K_M", "parallel": "2"}], engine="llamacpp",
+                            profile="small", ctx=4096)
+    as_number = resource_plan(facts, models=[{"name": "mistral:7b-instruct-q4_K_M", "parallel": 2}], engine="llamacpp",
+                              profile="small", ctx=4096)
+    assert as_text["env"]["LLAMA_ARG_CTX_SIZE"] == as_number["env"]["LLAMA_ARG_CTX_SIZE"] == "8192"
+    assert as_text == as_number
+    with pytest.raises(PlanError, match="model mistral:7b-instruct-q4_K_M: parallel"):
+        resource_plan(facts, models=[{"name": "mistral:7b-instruct-q4_K_M", "parallel": "two"}], engine="llamacpp")
