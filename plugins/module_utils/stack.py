@@ -77,6 +77,8 @@ MODEL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.gguf$")
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
                "/run", "/sbin", "/sys", "/usr", "/var", "/var/lib", "/var/log", "/tmp", "/home")
 SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]*$")
+# A certificate's DNS subject alternative name (RFC 1123 labels, a leading wildcard allowed).
+TLS_DNS_NAME_RE = re.compile(r"^DNS:(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 # The oldest Docker engine and Compose the stack runs on: Compose v2's `up --wait` with healthchecks and the
@@ -418,6 +420,11 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                       % (renew,))
     if (settings.get("stack_tls_cert") is None) != (settings.get("stack_tls_key") is None):
         errors.append("stack_tls_cert and stack_tls_key: give both (a certificate and its key) or neither")
+    extra_names = settings.get("stack_tls_extra_names", [])
+    if not isinstance(extra_names, list) or not all(
+            isinstance(name, str) and (TLS_DNS_NAME_RE.match(name) or (name.startswith("IP:") and is_ip(name[3:])))
+            for name in extra_names):
+        errors.append("stack_tls_extra_names: %r must be a list of DNS:<host name> or IP:<address>" % (extra_names,))
     for name in ("stack_tls_cert", "stack_tls_key"):
         if settings.get(name) is not None and not SAFE_PATH_RE.match(str(settings.get(name))):
             errors.append("%s: %r must be an absolute path of letters, digits and . _ - / only" % (name, settings.get(name)))

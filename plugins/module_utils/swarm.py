@@ -139,7 +139,7 @@ def service_plans(nodes: Mapping[str, Any], placements: Mapping[str, Any], model
         slugs[slug] = name
         plans = []
         for node in hosting[name]:
-            plan = planner_utils.resource_plan(nodes[node], models=[by_name[name]], **args)
+            plan = planner_utils.resource_plan(_cpu_only(nodes[node]), models=[by_name[name]], **args)
             if not plan["fits"]:
                 raise PlanError("%s: the model %r does not fit alone: %s" % (
                     node, name, (plan.get("warnings") or ["no reason given"])[0]))
@@ -147,6 +147,16 @@ def service_plans(nodes: Mapping[str, Any], placements: Mapping[str, Any], model
         plans.sort(key=lambda item: (item[0], item[1]))
         result[name] = {"plan": plans[0][2], "node": plans[0][1], "nodes": hosting[name]}
     return result
+
+
+def _cpu_only(facts: Any) -> Any:
+    """A node's facts without its GPUs: the Swarm services get no GPU device yet, so the engines run on CPU and
+    are sized for host memory (a plan for the GPUs would give a limit sized for VRAM)."""
+    if not isinstance(facts, Mapping) or not isinstance(facts.get("frontier_llm"), Mapping):
+        return facts
+    ours = dict(facts["frontier_llm"])
+    ours["gpus"] = []
+    return dict(facts, frontier_llm=ours)
 
 
 def _resources(component: Mapping[str, Any]) -> Dict[str, Any]:
@@ -210,7 +220,8 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
         ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map`` and
         ``prometheus/``), ``digests`` (file -> digest of its content: the names of the Swarm configs and
-        secrets), ``monitoring`` (bool) and ``prometheus_node`` (that manager's hostname, where Prometheus runs).
+        secrets), ``monitoring`` (bool), ``prometheus_node`` (that manager's hostname, where Prometheus runs) and
+        ``encrypted`` (bool, default true: the overlay network's traffic between nodes in IPsec).
     """
     if not services:
         raise PlanError("swarm: no model is placed on any node")
@@ -218,8 +229,12 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
         stack_utils.check_image(images[name], "stack_images.%s" % name)
+    network: Dict[str, Any] = {"driver": "overlay"}
+    if settings.get("encrypted", True):
+        # IPsec between the nodes: the engines answer without a key, and VXLAN (UDP 4789) authenticates nothing.
+        network["driver_opts"] = {"encrypted": "true"}
     # Compose file format 3.8: what `docker stack deploy` reads (named configs and secrets need 3.5).
-    compose: Dict[str, Any] = {"version": "3.8", "services": {}, "networks": {NETWORK: {"driver": "overlay"}},
+    compose: Dict[str, Any] = {"version": "3.8", "services": {}, "networks": {NETWORK: network},
                                "configs": {}, "secrets": {}}
     for name in sorted(services):
         plan = services[name]["plan"]
@@ -331,7 +346,8 @@ def place(nodes: Mapping[str, Any], models: List[Any], engine_nodes: List[str],
 
     A node's budget is what its plan of the first model leaves the engine (the monitoring services and the
     operating system's reserve taken out); one replica's size is the model's resident size in the plan of the
-    first engine node (it depends on the model and its settings, not on the node).
+    first engine node by name (it depends on the model and its settings, not on the node). Every plan is made
+    on CPU (:func:`_cpu_only`).
     """
     if not isinstance(engine_nodes, list) or not engine_nodes:
         raise PlanError("engine_nodes: expected a non-empty list of node names, got %r" % (engine_nodes,))
@@ -343,11 +359,11 @@ def place(nodes: Mapping[str, Any], models: List[Any], engine_nodes: List[str],
         if node not in nodes:
             raise PlanError("engine_nodes: the node %r has no facts (is it in the play?)" % (node,))
     plain = [_plain_model(entry) for entry in models]
-    budgets = [{"name": node, "plan": planner_utils.resource_plan(nodes[node], models=[plain[0]], **args)}
+    budgets = [{"name": node, "plan": planner_utils.resource_plan(_cpu_only(nodes[node]), models=[plain[0]], **args)}
                for node in sorted(engine_nodes)]
     sized = []
     for entry, model in zip(models, plain):
-        plan = planner_utils.resource_plan(nodes[sorted(engine_nodes)[0]], models=[model], **args)
+        plan = planner_utils.resource_plan(_cpu_only(nodes[sorted(engine_nodes)[0]]), models=[model], **args)
         replicas = entry.get("replicas", 1) if isinstance(entry, Mapping) else 1
         sized.append({"name": plan["models"][0]["name"], "bytes": int(plan["models"][0]["total_bytes"]),
                       "replicas": replicas})

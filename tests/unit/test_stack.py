@@ -145,6 +145,9 @@ def test_good_settings_have_no_errors() -> None:
     ("stack_conn_limit", True, "stack_conn_limit"),
     ("stack_tls_renew_days", 0, "stack_tls_renew_days"),
     ("stack_tls_renew_days", "30d", "stack_tls_renew_days"),
+    ("stack_tls_extra_names", ["DNS:gw.example.com; rm -rf /"], "stack_tls_extra_names"),
+    ("stack_tls_extra_names", ["IP:10.0.0.300"], "stack_tls_extra_names"),
+    ("stack_tls_extra_names", "DNS:gw", "stack_tls_extra_names"),
     ("stack_tls_cert", "/etc/ssl/mine.pem", "give both"),
 ])
 def test_bad_settings_are_named(field: str, value: Any, message: str) -> None:

@@ -54,10 +54,21 @@ def test_a_model_no_node_holds_is_refused_with_the_reason() -> None:
 
 
 def test_the_previous_placement_is_kept() -> None:
-    first = served(replicas=1)
-    node = [name for name, models in first["placement"]["placements"].items() if models][0]
-    again = served(replicas=1, previous=first["placement"])
-    assert again["placement"]["placements"][node] == [MODEL]
+    """Left alone, the replica goes to w1 (ties go by name); kept from an earlier run on w2, it stays there."""
+    assert served(replicas=1)["placement"]["placements"] == {"w1": [MODEL], "w2": []}
+    again = served(replicas=1, previous={"placements": {"w2": [MODEL]}})
+    assert again["placement"]["placements"] == {"w1": [], "w2": [MODEL]}
+    assert again["services"][MODEL]["nodes"] == ["w2"]
+
+
+def test_gpu_nodes_are_planned_on_cpu() -> None:
+    """The services get no GPU yet: a GPU node's engine must be sized for host memory, not for VRAM."""
+    gpu = {"vendor": "nvidia", "memory_mb": 24576, "name": "RTX 4090"}
+    nodes = dict(NODES, w2=dict(NODES["w2"], frontier_llm={"gpus": [gpu]}))
+    with_gpu = swarm.swarm_services(nodes, [{"name": MODEL, "replicas": 2}], ["w1", "w2"], plan_args=ARGS)
+    assert with_gpu["services"][MODEL]["plan"]["backend"] == "cpu"
+    assert with_gpu["services"][MODEL]["plan"]["components"] == served()["services"][MODEL]["plan"]["components"]
+    assert with_gpu["labels"]["w2"]["frontier.llm.gpu_vendor"] == "nvidia"
 
 
 @pytest.mark.parametrize("engine", ["ollama", "mistralrs"])
@@ -112,6 +123,13 @@ def test_stack_file_applies_each_plan_and_publishes_only_the_gateway() -> None:
     assert published == {"gateway": [{"target": 443, "published": 443, "protocol": "tcp", "mode": "host"}]}
     assert stack["services"]["prometheus"]["deploy"]["placement"]["constraints"] == ["node.hostname == m1"]
     assert stack["services"]["node-exporter"]["deploy"]["mode"] == "global"
+
+
+def test_the_network_is_encrypted_unless_turned_off() -> None:
+    assert swarm.stack_file(served()["services"], IMAGES, FILES, SETTINGS)["networks"]["backend"] == {
+        "driver": "overlay", "driver_opts": {"encrypted": "true"}}
+    plain = swarm.stack_file(served()["services"], IMAGES, FILES, dict(SETTINGS, encrypted=False))
+    assert plain["networks"]["backend"] == {"driver": "overlay"}
 
 
 def test_configs_and_secrets_are_named_after_their_digests() -> None:

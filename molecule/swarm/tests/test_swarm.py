@@ -11,6 +11,7 @@ testinfra_hosts = ["ansible://frontier-swarm-m1"]
 
 ROOT = "/opt/frontier-llm"
 MODEL = "smollm2-135m-instruct"
+SECOND = "smollm2-second"
 SERVICE = "frontier-llm_engine-smollm2-135m-instruct"
 WORKERS = ("frontier-swarm-w1", "frontier-swarm-w2")
 MIB = 1024 * 1024
@@ -82,13 +83,36 @@ def test_a_key_is_required(host) -> None:
     assert out == "401"
 
 
-def test_models_are_listed_and_an_unknown_model_is_refused(host) -> None:
+def test_models_are_listed_and_an_unknown_or_missing_model_is_refused(host) -> None:
     listed = json.loads(host.check_output("curl -sS %s -H 'Authorization: Bearer %s' https://127.0.0.1/v1/models"
                                           % (CA, key(host))))
-    assert [model["id"] for model in listed["data"]] == [MODEL]
-    out = host.check_output("curl -sS -o /dev/null -w '%%{http_code}' %s -H 'Authorization: Bearer %s' "
-                            "-d '{\"model\": \"nope\"}' https://127.0.0.1/v1/chat/completions" % (CA, key(host)))
-    assert out == "404"
+    assert sorted(model["id"] for model in listed["data"]) == [MODEL, SECOND]
+    for body in ('{"model": "nope"}', '{"messages": []}'):
+        out = host.check_output("curl -sS -o /dev/null -w '%%{http_code}' %s -H 'Authorization: Bearer %s' "
+                                "-d '%s' https://127.0.0.1/v1/chat/completions" % (CA, key(host), body))
+        assert out == "404", body
+
+
+def test_each_request_goes_to_the_service_of_its_model(host) -> None:
+    """Two services serve the same file under two names: each answer comes from the engine of the model asked for."""
+    for name in (MODEL, SECOND, MODEL, SECOND):
+        body = json.dumps({"model": name, "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]})
+        answer = json.loads(host.check_output(
+            "curl -sS %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '%s' "
+            "https://127.0.0.1/v1/chat/completions" % (CA, key(host), body)))
+        assert answer["model"] == name, answer
+
+
+def test_nothing_but_the_gateway_listens_on_every_address(host) -> None:
+    """Swarm's own ports listen on the node's Swarm address; only Nginx's 443 on every address."""
+    wide = []
+    for line in host.check_output("ss -Htln").splitlines():
+        local = line.split()[3]
+        address, port = local.rsplit(":", 1)
+        if address in ("0.0.0.0", "*", "[::]") and port != "443":
+            wide.append(local)
+    print("listening on every address: %s" % (wide or "only 443"))
+    assert not wide
 
 
 def test_the_gateway_reaches_an_engine_on_each_worker(host) -> None:
@@ -137,12 +161,15 @@ def test_prometheus_scrapes_every_engine_replica_and_node(host) -> None:
         out = json.loads(host.check_output(
             "curl -sS %s -H 'Authorization: Bearer %s' 'https://127.0.0.1/prometheus/api/v1/query?query=up'"
             % (CA, ops)))
-        ups = [(series["metric"]["job"], series["value"][1]) for series in out["data"]["result"]]
-        if sorted(ups).count(("engine", "1")) == 2 and ups.count(("node", "1")) == 3:
+        ups = [(series["metric"]["job"], series["metric"].get("model", ""), series["value"][1])
+               for series in out["data"]["result"]]
+        if ups.count(("engine", MODEL, "1")) == 2 and ups.count(("engine", SECOND, "1")) == 1 \
+                and ups.count(("node", "", "1")) == 3:
             break
         time.sleep(3)
     print("Prometheus up: %s" % sorted(ups))
-    assert sorted(ups).count(("engine", "1")) == 2 and ups.count(("node", "1")) == 3
+    assert ups.count(("engine", MODEL, "1")) == 2 and ups.count(("engine", SECOND, "1")) == 1
+    assert ups.count(("node", "", "1")) == 3
 
 
 def lowest_sample(host) -> float:
@@ -160,7 +187,7 @@ def test_prometheus_data_survives_a_new_task(host) -> None:
     before = lowest_sample(host)
     host.check_output("docker service update --force --detach=false --quiet frontier-llm_prometheus")
     after = None
-    for _wait in range(40):
+    for _wait in range(60):
         result = host.run("curl -sS %s -H 'Authorization: Bearer %s' 'https://127.0.0.1/prometheus/api/v1/query?"
                           "query=prometheus_tsdb_lowest_timestamp_seconds'" % (CA, key(host, "frontier-ops")))
         if result.rc == 0 and '"result":[{' in result.stdout:
