@@ -119,15 +119,20 @@ def test_the_gateway_reaches_an_engine_on_each_worker(host) -> None:
     statuses = host.check_output(completion_cmd(host, count=12)).split()
     assert statuses == ["200"] * 12
     network = json.loads(host.check_output("docker network inspect frontier-llm_backend --verbose"))[0]
-    task_node = {}
-    for task in network["Services"]["frontier-llm_engine-smollm2-135m-instruct"]["Tasks"]:
-        task_node[task["EndpointIP"]] = task["Info"]["Host IP"]
+    # Every engine task's address -> (its service, its node): the log also holds the other model's requests.
+    task_of = {}
+    for service, entry in network["Services"].items():
+        for task in entry["Tasks"]:
+            task_of[task["EndpointIP"]] = (service, task["Info"]["Host IP"])
     log = host.check_output("docker service logs --raw --since 5m frontier-llm_gateway 2>/dev/null")
     used = set()
     for address in re.findall(r"key=alice .*?ua=([0-9.]+):8080", log):
-        used.add(task_node.get(address, "?" + address))
-    print("engine tasks by address: %s; the gateway used the tasks on nodes %s" % (task_node, sorted(used)))
-    assert len(used) == 2 and not [node for node in used if node.startswith("?")], used
+        service, node = task_of.get(address, ("?", address))
+        assert service != "?", "the gateway passed a request to %s, no engine task's address" % address
+        if service == SERVICE:
+            used.add(node)
+    print("engine tasks by address: %s; the gateway used %s's tasks on nodes %s" % (task_of, SERVICE, sorted(used)))
+    assert len(used) == 2, used
 
 
 def test_draining_a_worker_loses_no_request(host) -> None:
