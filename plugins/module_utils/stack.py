@@ -220,6 +220,36 @@ def mistralrs_config(plan: Mapping[str, Any], model_files: Optional[Mapping[str,
     return "\n".join(lines) + "\n"
 
 
+# Where Nginx reads its configuration, keys map, TLS files (and the Swarm gateway's router) in its container.
+NGINX_DIR = "/etc/nginx/frontier"
+
+
+def engine_healthcheck(engine: str, start_period: str) -> Dict[str, Any]:
+    """The engine's healthcheck (:data:`ENGINES`), waiting ``start_period`` while it loads its models."""
+    return {"test": list(ENGINES[engine]["healthcheck"]), "interval": "10s", "timeout": "5s", "retries": 3,
+            "start_period": start_period}
+
+
+def gateway_service(plan: Mapping[str, Any], images: Mapping[str, str]) -> Dict[str, Any]:
+    """Nginx's service, as the single-host stack and the Swarm stack share it: its command, healthcheck, hardening
+    and the plan's limits (the caller adds its ports, its files and, where the platform has it, no-new-privileges)."""
+    nginx: Dict[str, Any] = {
+        "image": images["nginx"],
+        "command": ["nginx", "-c", "%s/nginx.conf" % NGINX_DIR, "-g", "daemon off;"],
+        "networks": [NETWORK],
+        "healthcheck": {"test": ["CMD", "curl", "-fsk", "-o", "/dev/null", "https://127.0.0.1/healthz"],
+                        "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
+        # The master starts as root and hands the requests to unprivileged workers: it keeps only what that takes.
+        "cap_drop": ["ALL"],
+        "cap_add": ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"],
+        # Its pid file and temporary files go to /tmp (nginx.conf).
+        "read_only": True,
+        "tmpfs": ["/tmp"],
+    }
+    nginx.update(monitoring_utils.limits(plan["components"]["nginx"]))
+    return nginx
+
+
 def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_address: str = "0.0.0.0",
                     https_port: int = 443, http_port: Optional[int] = None, models_dir: str = "/var/lib/frontier-llm/models",
                     nginx_dir: str = "/opt/frontier-llm/nginx", numa: Optional[Mapping[str, Any]] = None,
@@ -265,8 +295,7 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
         "env_file": ["engine.env"],
         "volumes": ["%s:%s" % (models_dir, spec["models_mount"])],
         "networks": [NETWORK],
-        "healthcheck": {"test": list(spec["healthcheck"]), "interval": "10s", "timeout": "5s", "retries": 3,
-                        "start_period": start_period},
+        "healthcheck": engine_healthcheck(engine, start_period),
         "stop_grace_period": "30s",
     }
     if engine == "mistralrs":
@@ -295,26 +324,14 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
     ports: List[str] = ["%s:%d:443" % (_publish_host(bind_address), int(https_port))]
     if http_port:
         ports.append("%s:%d:80" % (_publish_host(bind_address), int(http_port)))
+    shared = gateway_service(plan, images)
+    # No depends_on: Compose would recreate Nginx whenever the engine is recreated. Nginx
+    # finds the engine through Docker's DNS at request time and answers 502 until it is up.
     nginx: Dict[str, Any] = {
-        "image": images["nginx"],
-        "restart": "unless-stopped",
-        "command": ["nginx", "-c", "/etc/nginx/frontier/nginx.conf", "-g", "daemon off;"],
-        "ports": ports,
-        "volumes": ["%s:/etc/nginx/frontier:ro" % nginx_dir],
-        "networks": [NETWORK],
-        # No depends_on: Compose would recreate Nginx whenever the engine is recreated. Nginx
-        # finds the engine through Docker's DNS at request time and answers 502 until it is up.
-        "healthcheck": {"test": ["CMD", "curl", "-fsk", "-o", "/dev/null", "https://127.0.0.1/healthz"],
-                        "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
-        # The master starts as root and hands the requests to unprivileged workers: it keeps only what that takes.
-        "security_opt": ["no-new-privileges:true"],
-        "cap_drop": ["ALL"],
-        "cap_add": ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"],
-        # Its pid file and temporary files go to /tmp (nginx.conf).
-        "read_only": True,
-        "tmpfs": ["/tmp"],
-    }
-    nginx.update(monitoring_utils.limits(plan["components"]["nginx"]))
+        "image": shared.pop("image"), "restart": "unless-stopped", "command": shared.pop("command"), "ports": ports,
+        "volumes": ["%s:%s:ro" % (nginx_dir, NGINX_DIR)], "networks": shared.pop("networks"),
+        "healthcheck": shared.pop("healthcheck"), "security_opt": ["no-new-privileges:true"]}
+    nginx.update(shared)
     project: Dict[str, Any] = {
         "name": PROJECT,
         # Compose ignores x- keys: what the role needs to reach the engine through Nginx.

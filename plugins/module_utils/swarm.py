@@ -44,7 +44,6 @@ from ansible_collections.frontier.llm.plugins.module_utils import placement as p
 from ansible_collections.frontier.llm.plugins.module_utils import planner as planner_utils
 from ansible_collections.frontier.llm.plugins.module_utils import stack as stack_utils
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
-from ansible_collections.frontier.llm.plugins.module_utils.units import docker_mib
 
 STACK = "frontier-llm"
 NETWORK = "backend"
@@ -86,7 +85,7 @@ def node_labels(facts: Any, placed: Any = ()) -> Dict[str, str]:
     memory_gib = host["effective_mb"] // 1024
     labels = {
         LABEL_PREFIX + "memory_gib": str(memory_gib),
-        # The planner's size classes: below 16 GiB small, below 64 GiB medium, else large.
+        # A coarse class of the node's memory for placement constraints: below 16 GiB small, below 64 GiB medium.
         LABEL_PREFIX + "memory_class": "small" if memory_gib < 16 else ("medium" if memory_gib < 64 else "large"),
         LABEL_PREFIX + "cpus": str(host["vcpus"]),
         LABEL_PREFIX + "numa_nodes": str(max(1, len(host["numa_nodes"]))),
@@ -111,10 +110,7 @@ def service_plans(nodes: Mapping[str, Any], placements: Mapping[str, Any], model
     :param plan_args: keyword arguments of ``resource_plan`` (engine, profile, ctx, parallel, ...).
     :returns: model name -> ``{plan, node, nodes}`` (the chosen node and every hosting node).
     """
-    args = dict(plan_args or {})
-    engine = args.setdefault("engine", "llamacpp")
-    if engine not in ENGINES:
-        raise PlanError("swarm: the engine %r does not run on Swarm yet (%s does)" % (engine, ", ".join(ENGINES)))
+    args = _plan_args(plan_args)
     by_name: Dict[str, Any] = {}
     for entry in models:
         name = entry.get("name") if isinstance(entry, Mapping) else entry
@@ -159,12 +155,6 @@ def _cpu_only(facts: Any) -> Any:
     return dict(facts, frontier_llm=ours)
 
 
-def _resources(component: Mapping[str, Any]) -> Dict[str, Any]:
-    """A plan component's limits as Swarm's ``deploy.resources``."""
-    return {"limits": {"memory": docker_mib(int(component["mem_limit_mb"])), "cpus": str(float(component["cpus"]))},
-            "reservations": {"memory": docker_mib(int(component["mem_reservation_mb"]))}}
-
-
 def _to_swarm(service: Dict[str, Any], deploy: Dict[str, Any]) -> Dict[str, Any]:
     """A single-host Compose service as a Swarm service: limits into ``deploy.resources``, tmpfs as a mount."""
     swarm = {key: value for key, value in copy.deepcopy(service).items()
@@ -195,8 +185,7 @@ def _engine_service(name: str, entry: Mapping[str, Any], replicas: int, image: s
         "volumes": [{"type": "bind", "source": model_file, "target": "%s/%s" % (spec["models_mount"], file_name),
                      "read_only": True}],
         "networks": [NETWORK],
-        "healthcheck": {"test": list(spec["healthcheck"]), "interval": "10s", "timeout": "5s", "retries": 3,
-                        "start_period": start_period},
+        "healthcheck": stack_utils.engine_healthcheck(plan["engine"], start_period),
         "stop_grace_period": "30s",
     }
     monitoring_utils.hardened(service, plan["components"][ENGINE_SERVICE[plan["engine"]]])
@@ -258,10 +247,9 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
                               "name": "%s-%s-%s" % (STACK, key.replace("_", "-"), str(digests[file_name])[:12])}
         return key
 
-    nginx_dir = "/etc/nginx/frontier"
-    gateway: Dict[str, Any] = {
-        "image": images["nginx"],
-        "command": ["nginx", "-c", "%s/nginx.conf" % nginx_dir, "-g", "daemon off;"],
+    nginx_dir = stack_utils.NGINX_DIR
+    gateway = stack_utils.gateway_service(first, images)
+    gateway.update({
         "ports": [{"target": 443, "published": int(settings.get("https_port", 443)), "protocol": "tcp",
                    "mode": "host"}],
         "configs": [
@@ -272,16 +260,7 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
             {"source": named("secrets", "tls_key", "nginx/tls/key.pem"), "target": "%s/tls/key.pem" % nginx_dir,
              "mode": 0o400},
             {"source": named("secrets", "keys_map", "nginx/keys.map"), "target": "%s/keys.map" % nginx_dir,
-             "mode": 0o400}],
-        "networks": [NETWORK],
-        "healthcheck": {"test": ["CMD", "curl", "-fsk", "-o", "/dev/null", "https://127.0.0.1/healthz"],
-                        "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"},
-        "cap_drop": ["ALL"],
-        "cap_add": ["CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"],
-        "read_only": True,
-        "tmpfs": ["/tmp"],
-    }
-    gateway.update(monitoring_utils.limits(first["components"]["nginx"]))
+             "mode": 0o400}]})
     compose["services"][GATEWAY] = _to_swarm(gateway, {
         "mode": "global", "endpoint_mode": "dnsrr", "placement": {"constraints": ["node.role == manager"]},
         "update_config": {"parallelism": 1, "order": "stop-first"}})
@@ -340,6 +319,15 @@ def gateway_routes(services: Mapping[str, Mapping[str, Any]]) -> Dict[str, str]:
             for name in sorted(services)}
 
 
+def _plan_args(plan_args: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """``resource_plan``'s keyword arguments for a Swarm model: llama.cpp unless given, and only an engine Swarm runs."""
+    args = dict(plan_args or {})
+    engine = args.setdefault("engine", "llamacpp")
+    if engine not in ENGINES:
+        raise PlanError("plan_args.engine: %r does not run on Swarm yet (%s does)" % (engine, ", ".join(ENGINES)))
+    return args
+
+
 def place(nodes: Mapping[str, Any], models: List[Any], engine_nodes: List[str],
           plan_args: Optional[Mapping[str, Any]] = None, previous: Any = None, rebalance: Any = False) -> Dict[str, Any]:
     """Place the models' replicas on the engine nodes (``place_models``), each node's budget from its own plan.
@@ -353,8 +341,7 @@ def place(nodes: Mapping[str, Any], models: List[Any], engine_nodes: List[str],
         raise PlanError("engine_nodes: expected a non-empty list of node names, got %r" % (engine_nodes,))
     if not isinstance(models, list) or not models:
         raise PlanError("swarm_models: expected a non-empty list of models, got %r" % (models,))
-    args = dict(plan_args or {})
-    args.setdefault("engine", "llamacpp")
+    args = _plan_args(plan_args)
     for node in engine_nodes:
         if node not in nodes:
             raise PlanError("engine_nodes: the node %r has no facts (is it in the play?)" % (node,))
