@@ -12,8 +12,10 @@ testinfra_hosts = ["ansible://frontier-swarm-m1"]
 ROOT = "/opt/frontier-llm"
 MODEL = "smollm2-135m-instruct"
 SECOND = "smollm2-second"
+THIRD = "smollm2-third"  # added by the side effect, with the node frontier-swarm-w3
 SERVICE = "frontier-llm_engine-smollm2-135m-instruct"
 WORKERS = ("frontier-swarm-w1", "frontier-swarm-w2")
+NEW_NODE = "frontier-swarm-w3"
 MIB = 1024 * 1024
 CA = "--cacert %s/nginx/tls/cert.pem" % ROOT
 
@@ -31,11 +33,39 @@ def completion_cmd(host, count: int = 1, pause: float = 0) -> str:
     return "for i in $(seq %d); do %s || echo curl-failed; sleep %s; done" % (count, one, pause)
 
 
-def tasks(host) -> list:
-    """The engine service's running tasks: (node hostname, desired state)."""
+def tasks(host, service: str = SERVICE) -> list:
+    """An engine service's running tasks: (node hostname, current state)."""
     out = host.check_output("docker service ps %s --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'"
-                            % SERVICE)
+                            % service)
     return [line.split()[:2] for line in out.splitlines() if line.strip()]
+
+
+def ask(host, model: str) -> dict:
+    """One chat completion through the gateway, with alice's key; the parsed answer."""
+    body = json.dumps({"model": model, "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]})
+    return json.loads(host.check_output(
+        "curl -sS %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '%s' "
+        "https://127.0.0.1/v1/chat/completions" % (CA, key(host), body)))
+
+
+def test_a_new_node_takes_the_new_model_and_nothing_else_moves(host) -> None:
+    """The side effect added frontier-swarm-w3 and a third model, then re-ran swarm.yml without a rebalance."""
+    before = json.loads(host.file("/tmp/grow-before-placement.json").content_string)["placements"]
+    after = json.loads(host.file(ROOT + "/swarm-placement.json").content_string)["placements"]
+    print("placement before the node joined: %s; after: %s" % (before, after))
+    assert NEW_NODE not in before
+    for node, models in before.items():
+        assert after[node] == models, node
+    assert after[NEW_NODE] == [THIRD]
+    nodes = host.check_output("docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}'").split("\n")
+    assert "%s Ready Active" % NEW_NODE in nodes, nodes
+    # The engine tasks of the two models already served are the same tasks (not restarted, not moved).
+    tasks_now = host.check_output(
+        "docker service ps frontier-llm_engine-smollm2-135m-instruct frontier-llm_engine-smollm2-second "
+        "--filter desired-state=running --format '{{.ID}} {{.Name}} {{.Node}}' | sort")
+    assert tasks_now.split("\n") == host.file("/tmp/grow-before-tasks").content_string.strip().split("\n")
+    assert tasks(host, "frontier-llm_engine-smollm2-third") == [[NEW_NODE, "Running"]]
+    assert ask(host, THIRD)["model"] == THIRD
 
 
 def test_services_apply_the_plans(host) -> None:
@@ -86,7 +116,7 @@ def test_a_key_is_required(host) -> None:
 def test_models_are_listed_and_an_unknown_or_missing_model_is_refused(host) -> None:
     listed = json.loads(host.check_output("curl -sS %s -H 'Authorization: Bearer %s' https://127.0.0.1/v1/models"
                                           % (CA, key(host))))
-    assert sorted(model["id"] for model in listed["data"]) == [MODEL, SECOND]
+    assert sorted(model["id"] for model in listed["data"]) == [MODEL, SECOND, THIRD]
     for body in ('{"model": "nope"}', '{"messages": []}'):
         out = host.check_output("curl -sS -o /dev/null -w '%%{http_code}' %s -H 'Authorization: Bearer %s' "
                                 "-d '%s' https://127.0.0.1/v1/chat/completions" % (CA, key(host), body))
@@ -95,11 +125,8 @@ def test_models_are_listed_and_an_unknown_or_missing_model_is_refused(host) -> N
 
 def test_each_request_goes_to_the_service_of_its_model(host) -> None:
     """Two services serve the same file under two names: each answer comes from the engine of the model asked for."""
-    for name in (MODEL, SECOND, MODEL, SECOND):
-        body = json.dumps({"model": name, "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]})
-        answer = json.loads(host.check_output(
-            "curl -sS %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '%s' "
-            "https://127.0.0.1/v1/chat/completions" % (CA, key(host), body)))
+    for name in (MODEL, SECOND, THIRD, MODEL, SECOND, THIRD):
+        answer = ask(host, name)
         assert answer["model"] == name, answer
 
 
@@ -169,12 +196,13 @@ def test_prometheus_scrapes_every_engine_replica_and_node(host) -> None:
         ups = [(series["metric"]["job"], series["metric"].get("model", ""), series["value"][1])
                for series in out["data"]["result"]]
         if ups.count(("engine", MODEL, "1")) == 2 and ups.count(("engine", SECOND, "1")) == 1 \
-                and ups.count(("node", "", "1")) == 3:
+                and ups.count(("engine", THIRD, "1")) == 1 and ups.count(("node", "", "1")) == 4:
             break
         time.sleep(3)
     print("Prometheus up: %s" % sorted(ups))
     assert ups.count(("engine", MODEL, "1")) == 2 and ups.count(("engine", SECOND, "1")) == 1
-    assert ups.count(("node", "", "1")) == 3
+    assert ups.count(("engine", THIRD, "1")) == 1
+    assert ups.count(("node", "", "1")) == 4
 
 
 def lowest_sample(host) -> float:
