@@ -308,7 +308,7 @@ def _monitoring_services(compose: Dict[str, Any], plan: Mapping[str, Any], image
     """
     def digest(name: str) -> str:
         """The digest of what a service reads at start; refused when missing (the service would never be recreated)."""
-        if not digests.get(name):
+        if name not in digests:
             raise PlanError("settings.digests: no digest for %s" % name)
         return str(digests[name])
 
@@ -463,7 +463,8 @@ def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: Li
     :param gateway_metrics: Prometheus scrapes mtail (:func:`prometheus_config`).
     :param alertmanager: Prometheus sends its alerts to Alertmanager.
     :returns: ``placement`` (``place_models``' result), ``services`` (model -> ``{plan, node, nodes, replicas,
-        service}``), ``routes``, ``prometheus`` and ``labels`` (node -> labels).
+        service}``), ``routes``, ``gateway_log`` (where Nginx sends its access log for mtail, or None: nginx.conf's
+        ``gateway_log``, as the single-host stack sets it), ``prometheus`` and ``labels`` (node -> labels).
     :raises PlanError: a replica that no node has room for, with the reason.
     """
     placement = place(nodes, models, engine_nodes, plan_args, previous, rebalance)
@@ -476,6 +477,7 @@ def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: Li
         entry["service"] = model_service(name)
         entry["replicas"] = sum(list(placements[node]).count(name) for node in placements)
     return {"placement": placement, "services": services, "routes": gateway_routes(services),
+            "gateway_log": monitoring_utils.MTAIL_SOCKET if gateway_metrics else None,
             "prometheus": prometheus_config(services, scrape_interval, gateway_metrics, alertmanager),
             "labels": {node: node_labels(nodes[node], sorted(set(placements.get(node, []))))
                        for node in sorted(nodes)}}
