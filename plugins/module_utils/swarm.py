@@ -332,7 +332,7 @@ def _monitoring_services(compose: Dict[str, Any], plan: Mapping[str, Any], image
         volumes[monitoring_utils.GATEWAY_LOG_VOLUME] = {}
     if grafana:
         for key in ("dir", "root_url", "uid"):
-            if not grafana.get(key) and grafana.get(key) != 0:
+            if grafana.get(key) in (None, ""):
                 raise PlanError("settings.grafana: no %s" % key)
         service = monitoring_utils.grafana_service(plan, images, NETWORK, {
             "dir": str(grafana["dir"]), "root_url": str(grafana["root_url"]), "config_hash": digest("grafana")})
