@@ -12,19 +12,11 @@ run() {
 }
 run check rules /rules/llm.yml /rules/alerts.yml
 run test rules /tests/rules_test.yml
-# Every dashboard panel's PromQL, as recording rules, so promtool parses each expression.
+# Every dashboard panel's PromQL, as recording rules, so promtool parses each expression (tests/tools/dashboard_exprs.py).
 panels=$(mktemp -d)
 trap 'rm -rf "$panels"' EXIT
-python3 - roles/stack/files/grafana/dashboards "$panels/panels.yml" <<'PY'
-import glob, json, sys
-rules = []
-for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    for panel in json.load(open(path))["panels"]:
-        for target in panel["targets"]:
-            rules.append({"record": "dashboard:panel_%d:check" % len(rules), "expr": target["expr"]})
-json.dump({"groups": [{"name": "dashboards", "rules": rules}]}, open(sys.argv[2], "w"))
-print("promtool: %d dashboard expressions" % len(rules))
-PY
+# Grafana's variables ($node) substituted as Grafana does when the dashboard opens (every node).
+python3 tests/tools/dashboard_exprs.py "$panels/panels.yml"
 chmod 0755 "$panels" && chmod 0644 "$panels/panels.yml"
 docker run --rm --entrypoint promtool -v "$panels:/panels:ro" "$image" check rules /panels/panels.yml
 echo "promtool: rules checked and tested with $(run --version 2>&1 | head -n 1)"

@@ -48,6 +48,8 @@ MTAIL_PORT = 3903
 GRAFANA_PORT = 3000
 ALERTMANAGER_PORT = 9093
 DCGM_EXPORTER_PORT = 9400
+# The job that scrapes mtail (the rules and dashboards read job="gateway").
+GATEWAY_JOB = "gateway"
 # Alertmanager's receiver integrations (its configuration's <receiver>: every *_configs list it knows, 0.28).
 RECEIVER_KINDS = ("discord_configs", "email_configs", "jira_configs", "msteams_configs", "msteamsv2_configs",
                   "opsgenie_configs", "pagerduty_configs", "pushover_configs", "rocketchat_configs", "slack_configs",
@@ -240,6 +242,8 @@ def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network:
 
     The settings are Grafana's documented ``GF_<SECTION>_<KEY>`` variables; ``__FILE`` reads the admin password
     from the mounted secret, so it never appears in the environment (``docker inspect``) or the Compose file.
+    With ``password_file`` (the single host) that file is bind-mounted at :data:`GRAFANA_PASSWORD_FILE`; without
+    it the caller mounts the password there itself (the Swarm stack, as a Swarm secret).
     """
     service: Dict[str, Any] = {
         "image": images["grafana"],
@@ -260,12 +264,13 @@ def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network:
         },
         "volumes": ["grafana-data:/var/lib/grafana",
                     "%s/provisioning:/etc/grafana/provisioning:ro" % settings["dir"],
-                    "%s/dashboards:/var/lib/frontier-dashboards:ro" % settings["dir"],
-                    "%s:%s:ro" % (settings["password_file"], GRAFANA_PASSWORD_FILE)],
+                    "%s/dashboards:/var/lib/frontier-dashboards:ro" % settings["dir"]],
         "networks": [network],
         "labels": {"org.frontier-llm.config": settings["config_hash"]},
         "healthcheck": http_healthcheck(GRAFANA_PORT, "/api/health", "60s"),
     }
+    if settings.get("password_file"):
+        service["volumes"].append("%s:%s:ro" % (settings["password_file"], GRAFANA_PASSWORD_FILE))
     return hardened(service, plan["components"]["grafana"])
 
 
@@ -337,10 +342,9 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
     if cadvisor:
         jobs.append({"job_name": "cadvisor", "static_configs": [{"targets": ["cadvisor:%d" % CADVISOR_PORT]}]})
     if gateway_metrics:
-        labels = {"engine": plan["engine"]}
-        if len(plan["models"]) == 1:
-            labels["model"] = plan["models"][0]["name"]
-        jobs.append({"job_name": "gateway", "static_configs": [{"targets": ["mtail:%d" % MTAIL_PORT], "labels": labels}]})
+        labels = gateway_labels(plan["engine"], [model["name"] for model in plan["models"]])
+        jobs.append({"job_name": GATEWAY_JOB,
+                     "static_configs": [{"targets": ["mtail:%d" % MTAIL_PORT], "labels": labels}]})
     if dcgm and plan.get("backend") == "cuda":
         jobs.append({"job_name": "gpu", "static_configs": [{"targets": ["dcgm-exporter:%d" % DCGM_EXPORTER_PORT]}]})
     path = ENGINE_METRICS.get(plan["engine"])
@@ -355,5 +359,20 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
         "scrape_configs": jobs,
     }
     if alertmanager:
-        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:%d" % ALERTMANAGER_PORT]}]}]}
+        config["alerting"] = alerting()
     return config
+
+
+def alerting() -> Dict[str, Any]:
+    """Prometheus's ``alerting`` section: the stack's Alertmanager, by its service name (on a single host the
+    Compose service, on Swarm the service, which Docker's DNS resolves to its task)."""
+    return {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:%d" % ALERTMANAGER_PORT]}]}]}
+
+
+def gateway_labels(engine: str, models: List[str]) -> Dict[str, str]:
+    """The labels of the gateway job's series: the engine and, where the gateway serves one model, that model
+    (Nginx does not read a request's body, so a request's model is unknown when there are several)."""
+    labels = {"engine": engine}
+    if len(models) == 1:
+        labels["model"] = models[0]
+    return labels

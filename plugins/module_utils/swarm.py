@@ -30,6 +30,16 @@ Design (issue 13):
   finds the engines' and exporters' tasks through DNS (``tasks.<service>``), not through
   ``dockerswarm_sd_configs``: that needs the Docker API socket inside Prometheus, which is
   root on the manager.
+- **The single host's other monitoring services**, each when the stack role's variable asks for it
+  (:mod:`monitoring` builds them; this module only places them): Alertmanager (``stack_alertmanager``)
+  on the manager where Prometheus runs, its configuration from that manager's directory, which
+  Prometheus's ``alerting`` section names; mtail (``stack_gateway_metrics``) on every manager, next to
+  the gateway, sharing the node-local volume ``gateway-log`` that carries Nginx's access log to mtail's
+  socket, scraped through ``tasks.mtail`` as the ``gateway`` job; Grafana (``stack_grafana``) on that
+  manager too, its provisioning and dashboards from that manager's directory and its admin password a
+  Swarm secret named after its digest, behind the gateway's ``/grafana/``. cAdvisor does not run on
+  Swarm: it needs a privileged container, which ``docker stack deploy`` cannot start. No Grafana image
+  can be built offline here, so Grafana on Swarm is tested by the unit tests of :func:`stack_file` only.
 """
 
 from __future__ import annotations
@@ -209,12 +219,25 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
         ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map`` and
         ``prometheus/``), ``digests`` (file -> digest of its content: the names of the Swarm configs and
-        secrets), ``monitoring`` (bool), ``prometheus_node`` (that manager's hostname, where Prometheus runs) and
-        ``encrypted`` (bool, default true: the overlay network's traffic between nodes in IPsec).
+        secrets; ``prometheus``, ``alertmanager``, ``mtail`` and ``grafana``: the digests of what those services
+        read at start, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
+        hostname, where Prometheus, Alertmanager and Grafana run), ``encrypted`` (bool, default true: the overlay
+        network's traffic between nodes in IPsec) and, with ``monitoring``, ``alertmanager`` (bool; its
+        configuration in ``prometheus/alertmanager/``), ``gateway_metrics`` (bool; mtail, its program in
+        ``prometheus/mtail/``) and ``grafana`` (None, or ``dir``, the manager's directory of its provisioning and
+        dashboards, ``root_url`` and ``uid``, the user its image runs as; its admin password is the secret
+        ``secrets/grafana_admin_password`` under ``config_dir``, which needs a digest).
     """
     if not services:
         raise PlanError("swarm: no model is placed on any node")
-    for name in ("nginx",) + (("prometheus", "node_exporter") if settings.get("monitoring") else ()):
+    monitoring = bool(settings.get("monitoring"))
+    alertmanager = monitoring and bool(settings.get("alertmanager"))
+    gateway_metrics = monitoring and bool(settings.get("gateway_metrics"))
+    grafana = settings.get("grafana") if monitoring else None
+    wanted = ("nginx",) + (("prometheus", "node_exporter") if monitoring else ()) \
+        + (("alertmanager",) if alertmanager else ()) + (("mtail",) if gateway_metrics else ()) \
+        + (("grafana",) if grafana else ())
+    for name in wanted:
         if name not in images:
             raise PlanError("stack_images: no image for the service %r" % name)
         stack_utils.check_image(images[name], "stack_images.%s" % name)
@@ -261,21 +284,66 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
              "mode": 0o400},
             {"source": named("secrets", "keys_map", "nginx/keys.map"), "target": "%s/keys.map" % nginx_dir,
              "mode": 0o400}]})
-    compose["services"][GATEWAY] = _to_swarm(gateway, {
-        "mode": "global", "endpoint_mode": "dnsrr", "placement": {"constraints": ["node.role == manager"]},
-        "update_config": {"parallelism": 1, "order": "stop-first"}})
-    if settings.get("monitoring"):
-        found = monitoring_utils.services(first, images, NETWORK, config_dir="%s/prometheus" % config_dir,
-                                          config_hash=str(digests.get("prometheus", "")))
-        # Its configuration and data are on the manager that deployed the stack.
-        compose["services"]["prometheus"] = _to_swarm(found["prometheus"], {
-            "replicas": 1, "endpoint_mode": "dnsrr",
-            "placement": {"constraints": ["node.hostname == %s" % settings["prometheus_node"]]},
-            "update_config": {"order": "stop-first"}})
-        exporter = _to_swarm(found["node-exporter"], {"mode": "global", "endpoint_mode": "dnsrr"})
-        compose["services"]["node-exporter"] = exporter
-        compose["volumes"] = {"prometheus-data": {}}
+    managers = {"mode": "global", "endpoint_mode": "dnsrr", "placement": {"constraints": ["node.role == manager"]}}
+    if gateway_metrics:
+        # Nginx writes its access-log lines to mtail's socket in this volume, local to each manager.
+        gateway["volumes"] = [{"type": "volume", "source": monitoring_utils.GATEWAY_LOG_VOLUME,
+                               "target": monitoring_utils.GATEWAY_LOG_DIR}]
+    compose["services"][GATEWAY] = _to_swarm(gateway, dict(
+        copy.deepcopy(managers), update_config={"parallelism": 1, "order": "stop-first"}))
+    if monitoring:
+        _monitoring_services(compose, first, images, "%s/prometheus" % config_dir, digests, settings, named,
+                             alertmanager, gateway_metrics, grafana, managers)
     return _escaped(compose)
+
+
+def _monitoring_services(compose: Dict[str, Any], plan: Mapping[str, Any], images: Mapping[str, str],
+                         prometheus_dir: str, digests: Mapping[str, Any], settings: Mapping[str, Any],
+                         named: Any, alertmanager: bool, gateway_metrics: bool,
+                         grafana: Optional[Mapping[str, Any]], managers: Mapping[str, Any]) -> None:
+    """Add Prometheus, node-exporter and, as asked, Alertmanager, mtail and Grafana to the stack file.
+
+    The services are :mod:`monitoring`'s, as on a single host; here they get their placement and, for what they
+    read at start, a label with its digest (a changed digest changes the service's spec: Swarm recreates its task).
+    """
+    def digest(name: str) -> str:
+        """The digest of what a service reads at start; refused when missing (the service would never be recreated)."""
+        if name not in digests:
+            raise PlanError("settings.digests: no digest for %s" % name)
+        return str(digests[name])
+
+    # What runs with its configuration and data on the manager that deployed the stack (its files are there).
+    pinned = {"replicas": 1, "endpoint_mode": "dnsrr",
+              "placement": {"constraints": ["node.hostname == %s" % settings["prometheus_node"]]},
+              "update_config": {"order": "stop-first"}}
+    found = monitoring_utils.services(plan, images, NETWORK, config_dir=prometheus_dir,
+                                      config_hash=str(digests.get("prometheus", "")))
+    compose["services"]["prometheus"] = _to_swarm(found["prometheus"], copy.deepcopy(pinned))
+    compose["services"]["node-exporter"] = _to_swarm(found["node-exporter"], {"mode": "global", "endpoint_mode": "dnsrr"})
+    volumes: Dict[str, Any] = {"prometheus-data": {}}
+    if alertmanager:
+        compose["services"]["alertmanager"] = _to_swarm(monitoring_utils.alertmanager_service(
+            plan, images, NETWORK, prometheus_dir, digest("alertmanager")), copy.deepcopy(pinned))
+        volumes["alertmanager-data"] = {}
+    if gateway_metrics:
+        # Next to each gateway task: the socket it writes to is in the node's own gateway-log volume.
+        compose["services"]["mtail"] = _to_swarm(monitoring_utils.mtail_service(
+            plan, images, NETWORK, prometheus_dir, digest("mtail")), copy.deepcopy(dict(managers)))
+        volumes[monitoring_utils.GATEWAY_LOG_VOLUME] = {}
+    if grafana:
+        for key in ("dir", "root_url", "uid"):
+            if grafana.get(key) in (None, ""):
+                raise PlanError("settings.grafana: no %s" % key)
+        service = monitoring_utils.grafana_service(plan, images, NETWORK, {
+            "dir": str(grafana["dir"]), "root_url": str(grafana["root_url"]), "config_hash": digest("grafana")})
+        # The admin password: a Swarm secret (in the Swarm's encrypted store, on the node only in the task's
+        # memory), readable by Grafana's user alone.
+        service["secrets"] = [{"source": named("secrets", "grafana_admin_password", "secrets/grafana_admin_password"),
+                               "target": monitoring_utils.GRAFANA_PASSWORD_FILE, "uid": str(grafana["uid"]),
+                               "gid": "0", "mode": 0o400}]
+        compose["services"]["grafana"] = _to_swarm(service, copy.deepcopy(pinned))
+        volumes["grafana-data"] = {}
+    compose["volumes"] = volumes
 
 
 def _escaped(value: Any) -> Any:
@@ -289,8 +357,14 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def prometheus_config(services: Mapping[str, Mapping[str, Any]], scrape_interval: str = "15s") -> Dict[str, Any]:
-    """Prometheus's configuration for the Swarm stack: every engine replica and node-exporter found through DNS."""
+def prometheus_config(services: Mapping[str, Mapping[str, Any]], scrape_interval: str = "15s",
+                      gateway_metrics: bool = False, alertmanager: bool = False) -> Dict[str, Any]:
+    """Prometheus's configuration for the Swarm stack: every engine replica and node-exporter found through DNS.
+
+    :param gateway_metrics: scrape every manager's mtail (``tasks.mtail``) as the single host's ``gateway`` job,
+        with the same labels (:func:`monitoring.gateway_labels`).
+    :param alertmanager: send the alerts to the stack's Alertmanager, as on a single host (:func:`monitoring.alerting`).
+    """
     jobs: List[Dict[str, Any]] = [
         {"job_name": "prometheus", "metrics_path": "%s/metrics" % monitoring_utils.ROUTE_PREFIX,
          "static_configs": [{"targets": ["127.0.0.1:%d" % monitoring_utils.PROMETHEUS_PORT]}]},
@@ -307,10 +381,20 @@ def prometheus_config(services: Mapping[str, Mapping[str, Any]], scrape_interval
                      "relabel_configs": [{"target_label": "engine", "replacement": plan["engine"]}] + [
                          {"source_labels": ["__meta_dns_name"], "regex": re.escape("tasks.%s" % model_service(name)),
                           "target_label": "model", "replacement": name} for name in engines]})
-    return {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
-                       "external_labels": {"host": "swarm"}},
-            "rule_files": [monitoring_utils.RULE_FILES],
-            "scrape_configs": jobs}
+    if gateway_metrics:
+        labels = monitoring_utils.gateway_labels(services[sorted(services)[0]]["plan"]["engine"] if services else "",
+                                                 sorted(services))
+        jobs.append({"job_name": monitoring_utils.GATEWAY_JOB,
+                     "dns_sd_configs": [{"names": ["tasks.mtail"], "type": "A", "port": monitoring_utils.MTAIL_PORT}],
+                     "relabel_configs": [{"target_label": key, "replacement": value}
+                                         for key, value in sorted(labels.items())]})
+    config: Dict[str, Any] = {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
+                                         "external_labels": {"host": "swarm"}},
+                              "rule_files": [monitoring_utils.RULE_FILES],
+                              "scrape_configs": jobs}
+    if alertmanager:
+        config["alerting"] = monitoring_utils.alerting()
+    return config
 
 
 def gateway_routes(services: Mapping[str, Mapping[str, Any]]) -> Dict[str, str]:
@@ -366,7 +450,8 @@ def _plain_model(entry: Any) -> Any:
 
 def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: List[str],
                    plan_args: Optional[Mapping[str, Any]] = None, previous: Any = None, rebalance: Any = False,
-                   scrape_interval: str = "15s") -> Dict[str, Any]:
+                   scrape_interval: str = "15s", gateway_metrics: bool = False,
+                   alertmanager: bool = False) -> Dict[str, Any]:
     """What the Swarm stack serves: where each model's replicas go, each model's plan, the gateway's routes,
     Prometheus's configuration and each node's labels.
 
@@ -375,8 +460,11 @@ def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: Li
     :param engine_nodes: the nodes the engines may run on.
     :param plan_args: keyword arguments of ``resource_plan``.
     :param previous: the last result's ``placement`` (its replicas stay where they are unless ``rebalance``).
+    :param gateway_metrics: Prometheus scrapes mtail (:func:`prometheus_config`).
+    :param alertmanager: Prometheus sends its alerts to Alertmanager.
     :returns: ``placement`` (``place_models``' result), ``services`` (model -> ``{plan, node, nodes, replicas,
-        service}``), ``routes``, ``prometheus`` and ``labels`` (node -> labels).
+        service}``), ``routes``, ``gateway_log`` (where Nginx sends its access log for mtail, or None: nginx.conf's
+        ``gateway_log``, as the single-host stack sets it), ``prometheus`` and ``labels`` (node -> labels).
     :raises PlanError: a replica that no node has room for, with the reason.
     """
     placement = place(nodes, models, engine_nodes, plan_args, previous, rebalance)
@@ -389,6 +477,7 @@ def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: Li
         entry["service"] = model_service(name)
         entry["replicas"] = sum(list(placements[node]).count(name) for node in placements)
     return {"placement": placement, "services": services, "routes": gateway_routes(services),
-            "prometheus": prometheus_config(services, scrape_interval),
+            "gateway_log": monitoring_utils.MTAIL_SOCKET if gateway_metrics else None,
+            "prometheus": prometheus_config(services, scrape_interval, gateway_metrics, alertmanager),
             "labels": {node: node_labels(nodes[node], sorted(set(placements.get(node, []))))
                        for node in sorted(nodes)}}

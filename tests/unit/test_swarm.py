@@ -174,3 +174,151 @@ def test_dollar_signs_reach_the_services_unchanged() -> None:
     stack = swarm.stack_file(served()["services"], IMAGES, FILES, SETTINGS)
     command = " ".join(stack["services"]["node-exporter"]["command"])
     assert "($$|/)" in command and "($|/)" not in command.replace("$$", "")
+
+
+# The single host's Alertmanager, mtail and Grafana on Swarm (the stack role's stack_alertmanager,
+# stack_gateway_metrics and stack_grafana). No Grafana image is built offline: these tests are its only check.
+FULL_IMAGES = dict(IMAGES, alertmanager="frontier-llm/alertmanager:0.28-debian13", mtail="frontier-llm/mtail:3.0-debian13",
+                   grafana="grafana/grafana:11.6.0")
+FULL_DIGESTS = dict(DIGESTS, **{"secrets/grafana_admin_password": "g0g0g0g0g0g0g0g0", "alertmanager": "a1",
+                                "mtail": "m1", "grafana": "p1"})
+GRAFANA = {"dir": "/opt/frontier-llm/grafana", "root_url": "https://m1.example/grafana/", "uid": 472}
+FULL = dict(SETTINGS, digests=FULL_DIGESTS, alertmanager=True, gateway_metrics=True, grafana=GRAFANA)
+
+
+def full_stack(**settings: Any) -> Dict[str, Any]:
+    return swarm.stack_file(served()["services"], FULL_IMAGES, FILES, dict(FULL, **settings))
+
+
+def component(name: str) -> Dict[str, Any]:
+    """The plan's limits of a monitoring component as deploy.resources."""
+    entry = served()["services"][MODEL]["plan"]["components"][name]
+    return {"limits": {"memory": "%dM" % entry["mem_limit_mb"], "cpus": str(float(entry["cpus"]))},
+            "reservations": {"memory": "%dM" % entry["mem_reservation_mb"]}}
+
+
+def test_the_single_host_monitoring_services_stay_off_unless_asked() -> None:
+    assert set(swarm.stack_file(served()["services"], IMAGES, FILES, SETTINGS)["services"]) == {
+        "engine-mistral-7b-instruct-q4-k-m", "gateway", "prometheus", "node-exporter"}
+    # Without monitoring, none of them, whatever else is asked.
+    bare = full_stack(monitoring=False)
+    assert set(bare["services"]) == {"engine-mistral-7b-instruct-q4-k-m", "gateway"} and "volumes" not in bare
+    assert bare["services"]["gateway"]["volumes"] == [{"type": "tmpfs", "target": "/tmp"}]
+    assert "cadvisor" not in full_stack()["services"]
+
+
+def test_alertmanager_runs_once_where_prometheus_runs_with_its_config_and_data() -> None:
+    stack = full_stack()
+    service = stack["services"]["alertmanager"]
+    assert service["image"] == FULL_IMAGES["alertmanager"]
+    assert service["deploy"]["replicas"] == 1
+    assert service["deploy"]["placement"]["constraints"] == ["node.hostname == m1"]
+    assert service["deploy"]["resources"] == component("alertmanager")
+    assert "/opt/frontier-llm/prometheus/alertmanager:/etc/alertmanager:ro" in service["volumes"]
+    assert "alertmanager-data:/alertmanager" in service["volumes"]
+    assert "alertmanager-data" in stack["volumes"]
+    assert "ports" not in service and service["read_only"] is True
+    # Its configuration's digest in its spec: a changed receiver recreates it.
+    assert service["labels"] == {"org.frontier-llm.config": "a1"}
+    changed = full_stack(digests=dict(FULL_DIGESTS, alertmanager="a2"))
+    assert changed["services"]["alertmanager"]["labels"] == {"org.frontier-llm.config": "a2"}
+    assert changed["services"]["prometheus"] == stack["services"]["prometheus"]
+
+
+def test_mtail_runs_next_to_every_gateway_sharing_its_log_volume() -> None:
+    stack = full_stack()
+    mtail, gateway = stack["services"]["mtail"], stack["services"]["gateway"]
+    assert mtail["deploy"]["mode"] == "global" and "replicas" not in mtail["deploy"]
+    assert mtail["deploy"]["placement"] == gateway["deploy"]["placement"] == {"constraints": ["node.role == manager"]}
+    assert mtail["deploy"]["resources"] == component("mtail")
+    assert "gateway-log:/run/frontier-gateway-log" in mtail["volumes"]
+    assert "/opt/frontier-llm/prometheus/mtail:/etc/mtail:ro" in mtail["volumes"]
+    assert {"type": "volume", "source": "gateway-log", "target": "/run/frontier-gateway-log"} in gateway["volumes"]
+    assert "gateway-log" in stack["volumes"]
+    assert mtail["labels"] == {"org.frontier-llm.config": "m1"}
+    assert "ports" not in mtail
+    # Without it, the gateway has no log volume.
+    plain = full_stack(gateway_metrics=False)
+    assert "mtail" not in plain["services"] and "gateway-log" not in plain["volumes"]
+    assert not [volume for volume in plain["services"]["gateway"]["volumes"] if volume.get("source") == "gateway-log"]
+
+
+def test_grafana_runs_where_its_files_are_with_its_password_a_swarm_secret() -> None:
+    stack = full_stack()
+    grafana = stack["services"]["grafana"]
+    assert grafana["deploy"]["replicas"] == 1
+    assert grafana["deploy"]["placement"]["constraints"] == ["node.hostname == m1"]
+    assert grafana["deploy"]["resources"] == component("grafana")
+    assert stack["secrets"]["grafana_admin_password"] == {
+        "file": "/opt/frontier-llm/secrets/grafana_admin_password",
+        "name": "frontier-llm-grafana-admin-password-g0g0g0g0g0g0"}
+    assert grafana["secrets"] == [{"source": "grafana_admin_password", "target": "/run/secrets/grafana_admin_password",
+                                   "uid": "472", "gid": "0", "mode": 0o400}]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
+    assert grafana["environment"]["GF_SERVER_ROOT_URL"] == "https://m1.example/grafana/"
+    # The password is never a bind mount (nor in the environment); the provisioning is, read-only.
+    assert not [volume for volume in grafana["volumes"] if "grafana_admin_password" in str(volume)]
+    assert "/opt/frontier-llm/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "/opt/frontier-llm/grafana/dashboards:/var/lib/frontier-dashboards:ro" in grafana["volumes"]
+    assert "grafana-data" in stack["volumes"]
+    assert grafana["labels"] == {"org.frontier-llm.config": "p1"}
+    assert "ports" not in grafana
+    published = [name for name, service in stack["services"].items() if service.get("ports")]
+    assert published == ["gateway"]
+    # A new password is a new secret (the old one is removed by the role), and so a new Grafana task.
+    renewed = full_stack(digests=dict(FULL_DIGESTS, **{"secrets/grafana_admin_password": "h1h1h1h1h1h1h1"}))
+    assert renewed["secrets"]["grafana_admin_password"]["name"] == "frontier-llm-grafana-admin-password-h1h1h1h1h1h1"
+
+
+@pytest.mark.parametrize("service", ["alertmanager", "mtail", "grafana"])
+def test_each_service_needs_its_image_and_digest(service: str) -> None:
+    images = {key: value for key, value in FULL_IMAGES.items() if key != service}
+    with pytest.raises(PlanError, match="no image for the service %r" % service):
+        swarm.stack_file(served()["services"], images, FILES, FULL)
+    with pytest.raises(PlanError, match="stack_images.%s: 'x:latest' is :latest" % service):
+        swarm.stack_file(served()["services"], dict(FULL_IMAGES, **{service: "x:latest"}), FILES, FULL)
+    digests = {key: value for key, value in FULL_DIGESTS.items() if key != service}
+    with pytest.raises(PlanError, match="no digest for %s" % service):
+        full_stack(digests=digests)
+
+
+def test_grafana_needs_its_password_digest_and_settings() -> None:
+    digests = {key: value for key, value in FULL_DIGESTS.items() if key != "secrets/grafana_admin_password"}
+    with pytest.raises(PlanError, match="no digest for secrets/grafana_admin_password"):
+        full_stack(digests=digests)
+    with pytest.raises(PlanError, match="settings.grafana: no uid"):
+        full_stack(grafana={"dir": "/opt/frontier-llm/grafana", "root_url": "https://m1/grafana/"})
+
+
+def test_prometheus_alerts_alertmanager_and_scrapes_mtail_as_on_a_single_host() -> None:
+    config = served(gateway_metrics=True, alertmanager=True)["prometheus"]
+    assert config["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    # The job name the rules and dashboards read (job="gateway"), every manager's mtail through DNS.
+    assert jobs["gateway"]["dns_sd_configs"] == [{"names": ["tasks.mtail"], "type": "A", "port": 3903}]
+    # One model: its name, as on a single host that serves one model.
+    assert jobs["gateway"]["relabel_configs"] == [{"target_label": "engine", "replacement": "llamacpp"},
+                                                  {"target_label": "model", "replacement": MODEL}]
+    plain = served()["prometheus"]
+    assert "alerting" not in plain and "gateway" not in [job["job_name"] for job in plain["scrape_configs"]]
+    assert served(gateway_metrics=True)["gateway_log"] == "/run/frontier-gateway-log/mtail.sock"
+    assert served()["gateway_log"] is None
+
+
+def test_the_gateway_job_names_no_model_when_the_gateway_serves_several() -> None:
+    meta = {"n_layer": 2, "n_head": 2, "n_head_kv": 2, "embedding_length": 64, "vocab_size": 100,
+            "context_length": 2048, "file_bytes": 10 ** 6}
+    result = swarm.swarm_services(NODES, [dict(meta, name="tiny-a"), dict(meta, name="tiny-b")], ["w1"],
+                                  plan_args=ARGS, gateway_metrics=True)
+    jobs = {job["job_name"]: job for job in result["prometheus"]["scrape_configs"]}
+    assert jobs["gateway"]["relabel_configs"] == [{"target_label": "engine", "replacement": "llamacpp"}]
+
+
+def test_the_single_host_alerting_and_gateway_labels_are_the_same_helpers() -> None:
+    """One source for both stacks: the single host's prometheus.yml writes the same alerting section and labels."""
+    from ansible_collections.frontier.llm.plugins.module_utils import monitoring
+    plan = served()["services"][MODEL]["plan"]
+    single = monitoring.prometheus_config(plan, "llamacpp", 8080, "/", gateway_metrics=True, alertmanager=True)
+    assert single["alerting"] == served(alertmanager=True)["prometheus"]["alerting"]
+    gateway = [job for job in single["scrape_configs"] if job["job_name"] == "gateway"][0]
+    assert gateway["static_configs"][0]["labels"] == {"engine": "llamacpp", "model": MODEL}
