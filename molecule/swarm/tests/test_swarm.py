@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.parse
 
 
 testinfra_hosts = ["ansible://frontier-swarm-m1"]
@@ -203,6 +204,52 @@ def test_prometheus_scrapes_every_engine_replica_and_node(host) -> None:
     assert ups.count(("engine", MODEL, "1")) == 2 and ups.count(("engine", SECOND, "1")) == 1
     assert ups.count(("engine", THIRD, "1")) == 1
     assert ups.count(("node", "", "1")) == 4
+
+
+def prometheus(host, path: str) -> dict:
+    """Prometheus's HTTP API through the gateway, with the operator key."""
+    return json.loads(host.check_output("curl -sS %s -H 'Authorization: Bearer %s' 'https://127.0.0.1/prometheus/api/v1/%s'"
+                                        % (CA, key(host, "frontier-ops"), path)))
+
+
+def query(host, expr: str) -> list:
+    answer = prometheus(host, "query?query=" + urllib.parse.quote(expr))
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
+
+
+def test_the_gateways_access_log_reaches_prometheus_through_mtail(host) -> None:
+    """mtail runs beside the gateway on the manager, reads Nginx's access log from their node's shared volume, and
+    Prometheus scrapes it as the gateway job (what the rules and dashboards read)."""
+    assert tasks(host, "frontier-llm_mtail") == [["frontier-swarm-m1", "Running"]]
+    assert host.check_output(completion_cmd(host, count=3)).split() == ["200"] * 3
+    counted = []
+    for _wait in range(30):
+        counted = query(host, 'sum(frontier_gateway_requests_total{job="gateway", key="alice", status="200"})')
+        if counted and float(counted[0]["value"][1]) >= 3:
+            break
+        time.sleep(3)
+    print("alice's answered requests counted by mtail: %s" % counted)
+    assert counted and float(counted[0]["value"][1]) >= 3
+    assert [series["value"][1] for series in query(host, 'up{job="gateway"}')] == ["1"]
+
+
+def test_prometheus_sends_its_alerts_to_the_swarms_alertmanager(host) -> None:
+    """Alertmanager runs on the manager beside Prometheus, which finds it; it reads the user's receiver."""
+    assert tasks(host, "frontier-llm_alertmanager") == [["frontier-swarm-m1", "Running"]]
+    active = []
+    for _wait in range(20):
+        active = prometheus(host, "alertmanagers")["data"]["activeAlertmanagers"]
+        if active:
+            break
+        time.sleep(3)
+    print("Prometheus's Alertmanagers: %s" % active)
+    assert [entry["url"].rsplit(":", 1)[-1] for entry in active] == ["9093/api/v2/alerts"]
+    container = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=frontier-llm_alertmanager")
+    status = json.loads(host.check_output(
+        "docker exec %s sh -c 'wget -qO- http://127.0.0.1:9093/api/v2/status 2>/dev/null || "
+        "curl -fsS http://127.0.0.1:9093/api/v2/status'" % container))
+    assert "http://127.0.0.1:9099/alerts" in status["config"]["original"]
 
 
 def lowest_sample(host) -> float:
