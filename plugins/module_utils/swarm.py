@@ -67,6 +67,10 @@ GATEWAY = "gateway"
 _UNSUPPORTED = ("restart", "pid", "security_opt", "container_name", "depends_on")
 
 
+# mtail's program on the first manager (relative to the stack's directory), written by the stack role's tasks.
+MTAIL_PROGRAM = "prometheus/mtail/gateway.mtail"
+
+
 def model_slug(name: Any) -> str:
     """A model's name as it appears in service names and node labels: lower case, ``[a-z0-9-]``, at most 40."""
     if not isinstance(name, str) or not stack_utils.MODEL_NAME_RE.match(name):
@@ -326,9 +330,13 @@ def _monitoring_services(compose: Dict[str, Any], plan: Mapping[str, Any], image
             plan, images, NETWORK, prometheus_dir, digest("alertmanager")), copy.deepcopy(pinned))
         volumes["alertmanager-data"] = {}
     if gateway_metrics:
-        # Next to each gateway task: the socket it writes to is in the node's own gateway-log volume.
-        compose["services"]["mtail"] = _to_swarm(monitoring_utils.mtail_service(
-            plan, images, NETWORK, prometheus_dir, digest("mtail")), copy.deepcopy(dict(managers)))
+        # Next to each gateway task: the socket it writes to is in the node's own gateway-log volume. Its program
+        # is a Swarm config, like Nginx's: it runs on every manager, and only the first one has the file.
+        mtail = monitoring_utils.mtail_service(plan, images, NETWORK, prometheus_dir, digest(MTAIL_PROGRAM))
+        mtail["volumes"] = [volume for volume in mtail["volumes"] if not volume.startswith(prometheus_dir + "/")]
+        mtail["configs"] = [{"source": named("configs", "mtail_program", MTAIL_PROGRAM),
+                             "target": "/etc/mtail/gateway.mtail"}]
+        compose["services"]["mtail"] = _to_swarm(mtail, copy.deepcopy(dict(managers)))
         volumes[monitoring_utils.GATEWAY_LOG_VOLUME] = {}
     if grafana:
         for key in ("dir", "root_url", "uid"):

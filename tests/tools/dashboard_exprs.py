@@ -55,7 +55,7 @@ def expressions(paths: Optional[List[Path]] = None) -> List[Tuple[str, str, str]
 def main(argv: List[str]) -> int:
     """Write every expression as a recording rule of a promtool rule file (argv[1])."""
     rules = [{"record": "dashboard:panel_%d:check" % index, "expr": expr}
-             for index, (_, _, expr) in enumerate(expressions())]
+             for index, (_board, _panel, expr) in enumerate(expressions())]
     Path(argv[1]).write_text(json.dumps({"groups": [{"name": "dashboards", "rules": rules}]}))
     print("promtool: %d dashboard expressions" % len(rules))
     return 0

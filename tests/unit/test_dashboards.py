@@ -94,7 +94,7 @@ def test_a_dashboard_with_node_panels_has_the_node_variable(path: Path) -> None:
 def test_the_checks_run_each_expression_with_every_node() -> None:
     """promtool and the live checks run the expressions with $node as Grafana opens the dashboard (every node)."""
     found = dashboard_exprs.expressions(DASHBOARDS)
-    assert not [expr for _, _, expr in found if "$" in expr]
+    assert not [expr for _board, _panel, expr in found if "$" in expr]
     memory = [expr for board, panel, expr in found if panel == "Memory available"]
     assert memory == ['node_memory_MemAvailable_bytes{instance=~".*"}', 'node_memory_MemTotal_bytes{instance=~".*"}']
     with pytest.raises(ValueError, match=r"\$host is not a variable"):

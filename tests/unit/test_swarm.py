@@ -181,7 +181,7 @@ def test_dollar_signs_reach_the_services_unchanged() -> None:
 FULL_IMAGES = dict(IMAGES, alertmanager="frontier-llm/alertmanager:0.28-debian13", mtail="frontier-llm/mtail:3.0-debian13",
                    grafana="grafana/grafana:11.6.0")
 FULL_DIGESTS = dict(DIGESTS, **{"secrets/grafana_admin_password": "g0g0g0g0g0g0g0g0", "alertmanager": "a1",
-                                "mtail": "m1", "grafana": "p1"})
+                                "prometheus/mtail/gateway.mtail": "m1", "grafana": "p1"})
 GRAFANA = {"dir": "/opt/frontier-llm/grafana", "root_url": "https://m1.example/grafana/", "uid": 472}
 FULL = dict(SETTINGS, digests=FULL_DIGESTS, alertmanager=True, gateway_metrics=True, grafana=GRAFANA)
 
@@ -231,8 +231,11 @@ def test_mtail_runs_next_to_every_gateway_sharing_its_log_volume() -> None:
     assert mtail["deploy"]["mode"] == "global" and "replicas" not in mtail["deploy"]
     assert mtail["deploy"]["placement"] == gateway["deploy"]["placement"] == {"constraints": ["node.role == manager"]}
     assert mtail["deploy"]["resources"] == component("mtail")
-    assert "gateway-log:/run/frontier-gateway-log" in mtail["volumes"]
-    assert "/opt/frontier-llm/prometheus/mtail:/etc/mtail:ro" in mtail["volumes"]
+    assert mtail["volumes"] == ["gateway-log:/run/frontier-gateway-log", {"type": "tmpfs", "target": "/tmp"}]
+    # Its program is a Swarm config (every manager runs mtail; only the first one has the file), named by digest.
+    assert mtail["configs"] == [{"source": "mtail_program", "target": "/etc/mtail/gateway.mtail"}]
+    assert stack["configs"]["mtail_program"] == {"file": "/opt/frontier-llm/prometheus/mtail/gateway.mtail",
+                                                 "name": "frontier-llm-mtail-program-m1"}
     assert {"type": "volume", "source": "gateway-log", "target": "/run/frontier-gateway-log"} in gateway["volumes"]
     assert "gateway-log" in stack["volumes"]
     assert mtail["labels"] == {"org.frontier-llm.config": "m1"}
@@ -270,16 +273,28 @@ def test_grafana_runs_where_its_files_are_with_its_password_a_swarm_secret() -> 
     assert renewed["secrets"]["grafana_admin_password"]["name"] == "frontier-llm-grafana-admin-password-h1h1h1h1h1h1"
 
 
-@pytest.mark.parametrize("service", ["alertmanager", "mtail", "grafana"])
-def test_each_service_needs_its_image_and_digest(service: str) -> None:
+@pytest.mark.parametrize("service, read", [("alertmanager", "alertmanager"), ("mtail", "prometheus/mtail/gateway.mtail"),
+                                           ("grafana", "grafana")])
+def test_each_service_needs_its_image_and_digest(service: str, read: str) -> None:
     images = {key: value for key, value in FULL_IMAGES.items() if key != service}
     with pytest.raises(PlanError, match="no image for the service %r" % service):
         swarm.stack_file(served()["services"], images, FILES, FULL)
     with pytest.raises(PlanError, match="stack_images.%s: 'x:latest' is :latest" % service):
         swarm.stack_file(served()["services"], dict(FULL_IMAGES, **{service: "x:latest"}), FILES, FULL)
-    digests = {key: value for key, value in FULL_DIGESTS.items() if key != service}
-    with pytest.raises(PlanError, match="no digest for %s" % service):
+    digests = {key: value for key, value in FULL_DIGESTS.items() if key != read}
+    with pytest.raises(PlanError, match="no digest for %s" % read):
         full_stack(digests=digests)
+
+
+def test_no_service_on_several_nodes_reads_a_file_of_the_first_manager() -> None:
+    """A bind mount from the stack's directory exists only on the first manager: only a service pinned there may
+    have one (every manager runs the gateway and mtail; every node node-exporter)."""
+    stack = full_stack()
+    for name, service in stack["services"].items():
+        binds = [volume for volume in service.get("volumes", [])
+                 if str(volume.get("source", "") if isinstance(volume, dict) else volume).startswith("/opt/frontier-llm")]
+        pinned = service["deploy"].get("placement", {}).get("constraints") == ["node.hostname == m1"]
+        assert pinned or not binds, (name, binds)
 
 
 def test_grafana_needs_its_password_digest_and_settings() -> None:
