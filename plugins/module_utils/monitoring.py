@@ -61,6 +61,8 @@ GRAFANA_PASSWORD_FILE = "/run/secrets/grafana_admin_password"
 GATEWAY_LOG_VOLUME = "gateway-log"
 GATEWAY_LOG_DIR = "/run/frontier-gateway-log"
 MTAIL_SOCKET = GATEWAY_LOG_DIR + "/mtail.sock"
+# Where mtail reads its programs in its container.
+MTAIL_PROGRAM_DIR = "/etc/mtail"
 # Prometheus serves under this prefix, so Nginx can pass /prometheus/ through unchanged.
 ROUTE_PREFIX = "/prometheus"
 # The engines that export Prometheus metrics, and where.
@@ -274,20 +276,24 @@ def grafana_service(plan: Mapping[str, Any], images: Mapping[str, str], network:
     return hardened(service, plan["components"]["grafana"])
 
 
-def mtail_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
+def mtail_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: Optional[str],
                   config_hash: str) -> Dict[str, Any]:
     """mtail, reading Nginx's access-log lines from its socket in the shared volume.
 
     Started through ``/bin/sh``: a socket left by an earlier run would make mtail's bind fail, and the
     socket must be writable by Nginx's worker processes (another user, in another container).
+    With ``config_dir`` (the single host) its program is bind-mounted from ``config_dir``/mtail at
+    :data:`MTAIL_PROGRAM_DIR`; without it the caller puts the program there itself (the Swarm stack, as a
+    Swarm config).
     """
     service: Dict[str, Any] = {
         "image": images["mtail"],
         "restart": "unless-stopped",
         "entrypoint": ["/bin/sh", "-c", 'umask 000 && rm -f %s && exec mtail "$@"' % MTAIL_SOCKET, "mtail"],
-        "command": ["--progs", "/etc/mtail", "--logs", "unixgram://%s" % MTAIL_SOCKET, "--port", str(MTAIL_PORT),
+        "command": ["--progs", MTAIL_PROGRAM_DIR, "--logs", "unixgram://%s" % MTAIL_SOCKET, "--port", str(MTAIL_PORT),
                     "--logtostderr", "--emit_prog_label=false"],
-        "volumes": ["%s/mtail:/etc/mtail:ro" % config_dir, "%s:%s" % (GATEWAY_LOG_VOLUME, GATEWAY_LOG_DIR)],
+        "volumes": (["%s/mtail:%s:ro" % (config_dir, MTAIL_PROGRAM_DIR)] if config_dir else [])
+        + ["%s:%s" % (GATEWAY_LOG_VOLUME, GATEWAY_LOG_DIR)],
         "networks": [network],
         "labels": {"org.frontier-llm.config": config_hash},
         "healthcheck": http_healthcheck(MTAIL_PORT, "/metrics", "10s"),

@@ -223,12 +223,12 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
         ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map`` and
         ``prometheus/``), ``digests`` (file -> digest of its content: the names of the Swarm configs and
-        secrets; ``prometheus``, ``alertmanager``, ``mtail`` and ``grafana``: the digests of what those services
-        read at start, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
+        secrets; ``prometheus``, ``alertmanager`` and ``grafana``: the digests of what those services, pinned to
+        ``prometheus_node``, read at start there, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
         hostname, where Prometheus, Alertmanager and Grafana run), ``encrypted`` (bool, default true: the overlay
         network's traffic between nodes in IPsec) and, with ``monitoring``, ``alertmanager`` (bool; its
-        configuration in ``prometheus/alertmanager/``), ``gateway_metrics`` (bool; mtail, its program in
-        ``prometheus/mtail/``) and ``grafana`` (None, or ``dir``, the manager's directory of its provisioning and
+        configuration in ``prometheus/alertmanager/``), ``gateway_metrics`` (bool; mtail, its program
+        ``prometheus/mtail/gateway.mtail`` a Swarm config, which needs a digest) and ``grafana`` (None, or ``dir``, the manager's directory of its provisioning and
         dashboards, ``root_url`` and ``uid``, the user its image runs as; its admin password is the secret
         ``secrets/grafana_admin_password`` under ``config_dir``, which needs a digest).
     """
@@ -332,11 +332,10 @@ def _monitoring_services(compose: Dict[str, Any], plan: Mapping[str, Any], image
     if gateway_metrics:
         # Next to each gateway task: the socket it writes to is in the node's own gateway-log volume. Its program
         # is a Swarm config, like Nginx's: it runs on every manager, and only the first one has the file.
-        mtail = monitoring_utils.mtail_service(plan, images, NETWORK, prometheus_dir, digest(MTAIL_PROGRAM))
-        mtail["volumes"] = [volume for volume in mtail["volumes"] if not volume.startswith(prometheus_dir + "/")]
+        mtail = monitoring_utils.mtail_service(plan, images, NETWORK, None, digest(MTAIL_PROGRAM))
         mtail["configs"] = [{"source": named("configs", "mtail_program", MTAIL_PROGRAM),
-                             "target": "/etc/mtail/gateway.mtail"}]
-        compose["services"]["mtail"] = _to_swarm(mtail, copy.deepcopy(dict(managers)))
+                             "target": "%s/gateway.mtail" % monitoring_utils.MTAIL_PROGRAM_DIR}]
+        compose["services"]["mtail"] = _to_swarm(mtail, copy.deepcopy(managers))
         volumes[monitoring_utils.GATEWAY_LOG_VOLUME] = {}
     if grafana:
         for key in ("dir", "root_url", "uid"):
