@@ -228,8 +228,9 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
         hostname, where Prometheus, Alertmanager and Grafana run), ``encrypted`` (bool, default true: the overlay
         network's traffic between nodes in IPsec) and, with ``monitoring``, ``alertmanager`` (bool; its
         configuration in ``prometheus/alertmanager/``), ``gateway_metrics`` (bool; mtail, its program
-        ``prometheus/mtail/gateway.mtail`` a Swarm config, which needs a digest) and ``grafana`` (None, or ``dir``, the manager's directory of its provisioning and
-        dashboards, ``root_url`` and ``uid``, the user its image runs as; its admin password is the secret
+        ``prometheus/mtail/gateway.mtail`` a Swarm config, which needs a digest) and ``grafana`` (None, or
+        ``dir``, the manager's directory of its provisioning and dashboards, ``root_url`` and ``uid``, the user
+        its image runs as; its admin password is the secret
         ``secrets/grafana_admin_password`` under ``config_dir``, which needs a digest).
     """
     if not services:
