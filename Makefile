@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv release-check site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+.PHONY: help venv gateway release-check site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
 
 help:
 	@echo "make site [CHECK=1]        run site.yml on the local sandbox host (inventories/sandbox), CHECK=1: --check --diff"
@@ -28,6 +28,7 @@ help:
 	@echo "make doctor [INVENTORY=...] read-only diagnosis of each host's stack"
 	@echo "make test                  the whole test suite (lint, sanity, unit, molecule, the sandbox site run)"
 	@echo "make lint | sanity | unit  one stage of it"
+	@echo "make gateway               what each key may do through the real gateway (recording upstream)"
 	@echo "make release-check         the claimed ansible-core versions (2.17 and the newest), the EE context, galaxy-importer, docs and changelog lint"
 	@echo "make molecule SCENARIO=x   one Molecule scenario (default: $(SCENARIO))"
 	@echo "make plan [INVENTORY=...]  print and write the resource plans (playbooks/plan.yml; default inventories/examples)"
@@ -67,7 +68,7 @@ doctor: venv
 plan: venv
 	$(BIN)/ansible-playbook playbooks/plan.yml -i $(or $(INVENTORY),inventories/examples) $(ARGS)
 
-test: lint sanity unit release-check promtool molecule-all site-test fleet-test
+test: lint sanity unit gateway release-check promtool molecule-all site-test fleet-test
 
 lint: yamllint ansible-lint
 
@@ -92,6 +93,11 @@ molecule: venv images
 
 molecule-all: venv images
 	tests/molecule-all.sh
+
+# What each key may do through the real gateway (the role's Nginx files in the stack's Nginx image) in front of a
+# recording upstream, for every route of each engine's route table.
+gateway: venv images
+	$(BIN)/python -m pytest -ra tests/gateway
 
 # The stack's Prometheus rules, checked and unit-tested by Debian's promtool.
 promtool: venv images

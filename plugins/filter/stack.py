@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from ansible_collections.frontier.llm.plugins.module_utils import monitoring, sandbox, sizing, stack
+from ansible_collections.frontier.llm.plugins.module_utils import gateway, monitoring, sandbox, sizing, stack
 from ansible_collections.frontier.llm.plugins.plugin_utils.filters import as_filter
 
 
@@ -19,6 +19,7 @@ class FilterModule:
         functions = {
             "stack_compose": stack.compose_project,
             "stack_engine_env": stack.engine_env,
+            "stack_gateway_policy": gateway.policy,
             "stack_mistralrs_config": stack.mistralrs_config,
             "stack_alertmanager_config": monitoring.alertmanager_config,
             "stack_errors": stack.settings_errors,

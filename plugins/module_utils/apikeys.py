@@ -8,7 +8,7 @@ Plain Python with no Ansible import; the ``frontier.llm.api_keys`` module writes
 "previous": K or null}``. A key is generated once and kept across runs; raising a key's
 ``generation`` rotates it: a new key is made and, with ``keep_previous``, the old one keeps
 working until ``keep_previous`` is turned off (the grace period of a rotation). ``state:
-absent`` revokes a key. Keys never leave the host except through the module's ``no_log``
+absent`` revokes a key, and so does leaving it out of the list (the list is the declared state). Keys never leave the host except through the module's ``no_log``
 return value the role asks for by name.
 
 The Nginx map (:func:`nginx_map`) maps ``Authorization: Bearer <key>`` to the key's name, so
@@ -72,13 +72,20 @@ def validate(entries: Any) -> List[Dict[str, Any]]:
 
 
 def reconcile(store: Mapping[str, Any], entries: List[Dict[str, Any]],
-              make_key: Callable[[], str] = new_key) -> Tuple[Dict[str, Any], List[str]]:
+              make_key: Callable[[], str] = new_key, exclusive: bool = True) -> Tuple[Dict[str, Any], List[str]]:
     """The store after applying ``entries``, and a list of what changed (names only).
 
-    Keys in the store that no entry names are kept: only ``state: absent`` revokes.
+    With ``exclusive`` (the default), the entries are the whole declared state: a stored key that no entry names
+    is revoked, as one listed with ``state: absent`` is. Without it, such keys are kept (:func:`unlisted` names
+    them). Raise :class:`ApiKeyError` when two valid keys would differ only in case (:func:`check_distinct`).
     """
     result: Dict[str, Dict[str, Any]] = {name: dict(value) for name, value in store.items()}
     changes: List[str] = []
+    if exclusive:
+        named = {entry["name"] for entry in entries}
+        for name in sorted(set(result) - named):
+            del result[name]
+            changes.append("revoked %s (no longer listed)" % name)
     for entry in entries:
         name = entry["name"]
         current = result.get(name)
@@ -111,7 +118,28 @@ def reconcile(store: Mapping[str, Any], entries: List[Dict[str, Any]],
         if not entry["keep_previous"] and result[name].get("previous"):
             result[name] = dict(result[name], previous=None)
             changes.append("retired the previous key of %s" % name)
+    check_distinct(result)
     return result, changes
+
+
+def check_distinct(store: Mapping[str, Any]) -> None:
+    """Raise when two valid keys are equal but for case, naming their entries (never the keys).
+
+    Nginx's ``map`` compares strings without regard to case: it refuses such a pair ("conflicting parameter"),
+    and would otherwise let either key stand for the other's name.
+    """
+    seen: Dict[str, str] = {}
+    for name in sorted(store):
+        for which in ("key", "previous"):
+            key = store[name].get(which)
+            if not key:
+                continue
+            label = name if which == "key" else "%s (previous key)" % name
+            folded = str(key).lower()
+            if folded in seen and seen[folded] != label:
+                raise ApiKeyError("keys[%s] and keys[%s]: the two keys differ only in case, and the gateway compares "
+                                  "keys without regard to case; give one of them another key" % (seen[folded], label))
+            seen[folded] = label
 
 
 def check_store(store: Any, path: str) -> Dict[str, Any]:

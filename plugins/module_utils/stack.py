@@ -427,7 +427,7 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
     if root == models or (root + "/").startswith(models + "/") or models.startswith(root + "/"):
         errors.append("stack_models_dir: %r overlaps stack_root %r: the engine would see the keys and certificates; "
                       "keep them apart" % (settings.get("stack_models_dir"), settings.get("stack_root")))
-    for name in ("stack_rate_burst", "stack_conn_limit"):
+    for name in ("stack_rate_burst", "stack_conn_limit", "stack_unauthenticated_burst"):
         value = settings.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100000:
             errors.append("%s: %r is not a whole number from 0 to 100000" % (name, value))
@@ -465,14 +465,20 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
     else:
         for service, reference in images.items():
             guard(lambda service=service, reference=reference: check_image(reference, "stack_images.%s" % service))
-    if not _RATE_RE.match(str(settings.get("stack_rate_limit"))):
-        errors.append("stack_rate_limit: %r is not a rate such as 10r/s or 600r/m" % (settings.get("stack_rate_limit"),))
+    for name in ("stack_rate_limit", "stack_unauthenticated_rate_limit"):
+        if not _RATE_RE.match(str(settings.get(name, "1r/s"))):
+            errors.append("%s: %r is not a rate such as 10r/s or 600r/m" % (name, settings.get(name)))
     if not _BODY_RE.match(str(settings.get("stack_max_body_size"))):
         errors.append("stack_max_body_size: %r is not a size such as 16m" % (settings.get("stack_max_body_size"),))
     names = [entry.get("name") for entry in settings.get("stack_api_keys") or [] if isinstance(entry, Mapping)]
     if not any(entry.get("state", "present") == "present" for entry in settings.get("stack_api_keys") or []
                if isinstance(entry, Mapping)):
         errors.append("stack_api_keys: no key is present: nobody could use the stack")
+    generation = settings.get("stack_ops_key_generation", 1)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 1:
+        errors.append("stack_ops_key_generation: %r is not a whole number >= 1" % (generation,))
+    if not isinstance(settings.get("stack_ops_key_keep_previous", False), bool):
+        errors.append("stack_ops_key_keep_previous: %r is not true or false" % (settings.get("stack_ops_key_keep_previous"),))
     if settings.get("stack_ops_key_name") in names:
         errors.append("stack_api_keys: %r is the role's own key; choose another name" % settings.get("stack_ops_key_name"))
     files = settings.get("stack_model_files") or {}

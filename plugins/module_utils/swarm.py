@@ -221,7 +221,8 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param images: ``stack_images`` (``llamacpp``, ``nginx``, ``prometheus``, ``node_exporter``).
     :param model_files: model name -> absolute path of its GGUF file, the same on every node hosting it.
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
-        ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map`` and
+        ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map``, ``nginx/router.js``,
+        ``nginx/policy.json`` and
         ``prometheus/``), ``digests`` (file -> digest of its content: the names of the Swarm configs and
         secrets; ``prometheus``, ``alertmanager`` and ``grafana``: the digests of what those services, pinned to
         ``prometheus_node``, read at start there, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
@@ -283,7 +284,8 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
         "configs": [
             {"source": named("configs", "nginx_conf", "nginx/nginx.conf"), "target": "%s/nginx.conf" % nginx_dir},
             {"source": named("configs", "tls_cert", "nginx/tls/cert.pem"), "target": "%s/tls/cert.pem" % nginx_dir},
-            {"source": named("configs", "router_js", "nginx/router.js"), "target": "%s/router.js" % nginx_dir}],
+            {"source": named("configs", "router_js", "nginx/router.js"), "target": "%s/router.js" % nginx_dir},
+            {"source": named("configs", "policy_json", "nginx/policy.json"), "target": "%s/policy.json" % nginx_dir}],
         "secrets": [
             {"source": named("secrets", "tls_key", "nginx/tls/key.pem"), "target": "%s/tls/key.pem" % nginx_dir,
              "mode": 0o400},

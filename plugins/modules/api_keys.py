@@ -18,7 +18,10 @@ description:
   - A key is generated on the host the first time its name is listed (256 random bits) and kept across runs.
   - Raising an entry's O(keys[].generation) rotates that key alone. With O(keys[].keep_previous) the old key
     keeps working beside the new one until a later run turns O(keys[].keep_previous) off.
-  - O(keys[].state=absent) revokes a key. Keys the list does not name are kept, with a warning.
+  - O(keys[].state=absent) revokes a key. With O(exclusive) (the default), so does leaving a key out of O(keys):
+    the list is the declared state, and a credential the inventory no longer declares stops working.
+  - Two keys that differ only in case are refused before anything is written (Nginx compares them without regard
+    to case).
   - A damaged store fails the task; it is never replaced silently.
 author:
   - frontier.llm developers (@frontier-llm)
@@ -57,6 +60,13 @@ options:
       key:
         description: Use this key instead of a generated one (keep it in Ansible Vault). 24-256 URL-safe characters.
         type: str
+  exclusive:
+    description:
+      - Revoke the stored keys that O(keys) does not name (the list is the whole declared state).
+      - Without it they are kept and RV(unlisted) names them, with a warning.
+    type: bool
+    default: true
+    version_added: 0.3.0
   return_keys:
     description: Names whose current keys are returned in RV(secrets); the task must set C(no_log).
     type: list
@@ -95,7 +105,9 @@ key_status:
   type: dict
   sample: {"alice": {"generation": 1, "previous_valid": false}}
 unlisted:
-  description: Stored keys that O(keys) does not name; they stay valid (a warning says so). Revoke with C(state=absent).
+  description:
+    - Stored keys that O(keys) does not name and that stay valid (a warning says so), with O(exclusive=false) only.
+    - With O(exclusive=true) such keys are revoked and RV(changes) says so.
   returned: always
   type: list
   elements: str
@@ -177,6 +189,7 @@ def main():
                 "keep_previous": {"type": "bool", "default": False},
                 "key": {"type": "str", "no_log": True},
             }},
+            "exclusive": {"type": "bool", "default": True},
             "return_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
         },
         supports_check_mode=True,
@@ -185,7 +198,7 @@ def main():
     try:
         entries = validate(module.params["keys"])
         before = read_store(path)
-        after, changes = reconcile(before, entries)
+        after, changes = reconcile(before, entries, exclusive=module.params["exclusive"])
     except ApiKeyError as err:
         module.fail_json(msg=str(err))
     store_text = json.dumps(after, indent=2, sort_keys=True) + "\n"
@@ -194,7 +207,8 @@ def main():
     changed = write_private(module, map_path, map_text) or changed
     forgotten = unlisted(after, entries)
     for name in forgotten:
-        module.warn("the key %s is stored but not listed: it stays valid until listed with state: absent" % name)
+        module.warn("the key %s is stored but not listed: it stays valid (exclusive: false) until listed with "
+                    "state: absent" % name)
     result = {
         "changed": changed,
         "key_status": summary(after),

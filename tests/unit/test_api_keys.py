@@ -38,12 +38,13 @@ def test_rotation_with_a_grace_period_then_retirement() -> None:
     make = counter()
     store, _changes = reconcile({}, validate([{"name": "ci"}, {"name": "alice"}]), make)
     old = store["ci"]["key"]
-    rotated, changes = reconcile(store, validate([{"name": "ci", "generation": 2, "keep_previous": True}]), make)
+    rotated, changes = reconcile(store, validate([{"name": "ci", "generation": 2, "keep_previous": True},
+                                                  {"name": "alice"}]), make)
     assert rotated["ci"]["previous"] == old and rotated["ci"]["key"] != old
     assert rotated["alice"] == store["alice"]  # the others are untouched
     text = nginx_map(rotated)
     assert '"Bearer %s" ci;' % old in text and '"Bearer %s" ci;' % rotated["ci"]["key"] in text
-    retired, changes = reconcile(rotated, validate([{"name": "ci", "generation": 2}]), make)
+    retired, changes = reconcile(rotated, validate([{"name": "ci", "generation": 2}, {"name": "alice"}]), make)
     assert retired["ci"]["previous"] is None and changes == ["retired the previous key of ci"]
     assert old not in nginx_map(retired)
 
@@ -57,7 +58,7 @@ def test_rotation_without_grace_drops_the_old_key_at_once() -> None:
 
 def test_revocation_and_no_going_back() -> None:
     store, _changes = reconcile({}, validate([{"name": "bob"}, {"name": "eve"}]), counter())
-    revoked, changes = reconcile(store, validate([{"name": "eve", "state": "absent"}]), counter())
+    revoked, changes = reconcile(store, validate([{"name": "bob"}, {"name": "eve", "state": "absent"}]), counter())
     assert "eve" not in revoked and "bob" in revoked and changes == ["revoked eve"]
     rotated, _changes = reconcile(store, validate([{"name": "bob", "generation": 3}]), counter())
     with pytest.raises(ApiKeyError, match="cannot be undone"):
@@ -73,9 +74,38 @@ def test_a_given_key_survives_a_generation_bump() -> None:
     assert again == bumped and changes == []
 
 
-def test_unlisted_keys_are_reported() -> None:
+def test_unlisted_keys_are_kept_and_reported_only_when_not_exclusive() -> None:
     store, _changes = reconcile({}, validate([{"name": "alice"}, {"name": "bob"}]), counter())
-    assert unlisted(store, validate([{"name": "alice"}])) == ["bob"]
+    kept, changes = reconcile(store, validate([{"name": "alice"}]), counter(), exclusive=False)
+    assert kept == store and changes == [] and unlisted(kept, validate([{"name": "alice"}])) == ["bob"]
+
+
+def test_a_key_no_longer_listed_is_revoked() -> None:
+    """The list is the declared state: a key deleted from it (not only state: absent) stops working."""
+    store, _changes = reconcile({}, validate([{"name": "alice"}, {"name": "bob"}]), counter())
+    after, changes = reconcile(store, validate([{"name": "alice"}]), counter())
+    assert "bob" not in after and changes == ["revoked bob (no longer listed)"]
+    assert store["bob"]["key"] not in nginx_map(after) and store["alice"]["key"] in nginx_map(after)
+
+
+@pytest.mark.parametrize("entries", [
+    [{"name": "alice", "key": "Same_key_in_two_cases_0001"}, {"name": "bob", "key": "same_key_in_two_cases_0001"}],
+    [{"name": "alice", "key": "Same_key_in_two_cases_0001"}, {"name": "bob", "key": "Same_key_in_two_cases_0001"}],
+])
+def test_keys_equal_but_for_case_are_refused(entries: Any) -> None:
+    """Nginx's map compares without regard to case: such a pair would make nginx -t fail (or one key the other's)."""
+    with pytest.raises(ApiKeyError, match=r"keys\[alice\] and keys\[bob\]: the two keys differ only in case"):
+        reconcile({}, validate(entries), counter())
+
+
+def test_a_new_key_equal_to_a_previous_key_but_for_case_is_refused() -> None:
+    store, _changes = reconcile({}, validate([{"name": "ci", "key": "Old_ci_key_kept_in_grace_0001"},
+                                              {"name": "bob"}]), counter())
+    rotated, _changes = reconcile(store, validate([
+        {"name": "ci", "key": "New_ci_key_after_rotation_001", "keep_previous": True}, {"name": "bob"}]), counter())
+    with pytest.raises(ApiKeyError, match=r"keys\[bob\] and keys\[ci \(previous key\)\]"):
+        reconcile(rotated, validate([{"name": "ci", "key": "New_ci_key_after_rotation_001", "keep_previous": True},
+                                     {"name": "bob", "key": "OLD_CI_KEY_KEPT_IN_GRACE_0001"}]), counter())
 
 
 @pytest.mark.parametrize("entries, message", [
@@ -97,6 +127,16 @@ def test_bad_entries_are_refused(entries: Any, message: str) -> None:
 def test_summary_never_holds_a_key() -> None:
     store, _changes = reconcile({}, validate([{"name": "alice"}]), counter())
     assert "flm_" not in json.dumps(summary(store))
+
+
+def test_module_refuses_keys_equal_but_for_case_and_writes_nothing(tmp_path: Path) -> None:
+    first = run(tmp_path, [{"name": "alice"}, {"name": "bob"}])
+    assert first["changed"]
+    before = {name: (tmp_path / name).read_text() for name in ("keys.json", "keys.map")}
+    alice = json.loads(before["keys.json"])["alice"]["key"]
+    refused = run(tmp_path, [{"name": "alice"}, {"name": "bob", "key": alice.upper()}])
+    assert refused.get("failed") and "differ only in case" in refused["msg"] and alice not in refused["msg"]
+    assert {name: (tmp_path / name).read_text() for name in ("keys.json", "keys.map")} == before
 
 
 def run(tmp_path: Path, keys: Any, check: bool = False) -> Dict[str, Any]:

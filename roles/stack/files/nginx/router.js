@@ -1,24 +1,153 @@
-// frontier.llm: the Swarm gateway's router (njs). Reads the model an OpenAI-style request names in its JSON body
-// and hands the request to the location that passes it to that model's engine service (nginx.conf's
-// $frontier_route map). The body stays in Nginx's buffer and goes to the engine unchanged.
-function route(r) {
+// frontier.llm: the gateway's request policy and router (njs), the same on a single host and on Swarm.
+// It reads policy.json (written by the role from module_utils/gateway.py) and, for every request that reached the
+// API location (already rate-limited by Nginx, per key or per client address without one):
+//   - no valid key: 401;
+//   - a (method, raw path) on no allowlist of the engine: 404; an operator's route with another key: 403;
+//   - a user key's JSON body: must be a JSON object (400), and the fields the plan pins are refused (400,
+//     naming the field and the planned value) or replaced by the plan's value;
+//   - then the request goes to the location that passes it on (with the rewritten body when a field was
+//     replaced), after the model it names is stored for the Swarm's routing map.
+import fs from 'fs';
+
+var POLICY_FILE = '/etc/nginx/frontier/policy.json';
+var policy = null;
+
+// The policy, read once per worker (a reload starts new workers, which read the new file).
+function load() {
+    if (policy === null) {
+        var doc = JSON.parse(fs.readFileSync(POLICY_FILE));
+        for (var i = 0; i < doc.routes.length; i++) {
+            doc.routes[i].re = new RegExp(doc.routes[i].path);
+        }
+        policy = doc;
+    }
+    return policy;
+}
+
+function reply(r, status, message) {
+    r.headersOut['Content-Type'] = 'application/json';
+    r.return(status, JSON.stringify({error: message}) + '\n');
+}
+
+function find(doc, method, path) {
+    for (var i = 0; i < doc.routes.length; i++) {
+        var route = doc.routes[i];
+        if (route.methods.indexOf(method) >= 0 && route.re.test(path)) {
+            return route;
+        }
+    }
+    return null;
+}
+
+function isObject(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// The object that holds a dotted field, or null when the body has no such place.
+function holder(body, field) {
+    var node = body;
+    for (var i = 0; i < field.length - 1; i++) {
+        if (!isObject(node)) {
+            return null;
+        }
+        node = node[field[i]];
+    }
+    return isObject(node) ? node : null;
+}
+
+// Apply the policy's field rules to a user's body: {error: message} or {changed: bool}.
+function check(doc, body, model) {
+    var planned = Object.prototype.hasOwnProperty.call(doc.context.models, model)
+        ? doc.context.models[model] : doc.context['default'];
+    var changed = false;
+    for (var i = 0; i < doc.rules.length; i++) {
+        var rule = doc.rules[i];
+        var place = holder(body, rule.field);
+        var key = rule.field[rule.field.length - 1];
+        if (place === null || !Object.prototype.hasOwnProperty.call(place, key)) {
+            continue;
+        }
+        var name = rule.field.join('.');
+        var value = place[key];
+        if (rule.kind === 'refuse') {
+            return {error: name + ' is set by the host\'s plan; a request cannot change it'};
+        }
+        if (rule.kind === 'max' && (typeof value !== 'number' || value > rule.value)) {
+            return {error: name + ' must be a number of at most ' + rule.value};
+        }
+        if (rule.kind === 'context') {
+            if (typeof value !== 'number' || value % 1 !== 0 || value > planned) {
+                return {error: name + ' may be at most ' + planned + ', the context the host\'s plan sized the '
+                        + 'engine\'s memory for'};
+            }
+            if (value !== planned) {
+                place[key] = planned;
+                changed = true;
+            }
+        }
+        if (rule.kind === 'set' && value !== rule.value) {
+            place[key] = rule.value;
+            changed = true;
+        }
+    }
+    return {changed: changed};
+}
+
+function handle(r) {
+    var doc = load();
+    var key = r.variables.frontier_key_name;
+    if (!key) {
+        r.headersOut['WWW-Authenticate'] = 'Bearer realm="frontier-llm"';
+        reply(r, 401, 'a valid API key is required: Authorization: Bearer <key>');
+        return;
+    }
+    var path = r.variables.request_uri.split('?')[0];
+    var route = find(doc, r.method, path);
+    if (route === null) {
+        reply(r, 404, 'not found: ' + r.method + ' ' + path + ' is not an API this gateway serves');
+        return;
+    }
+    var operator = key === doc.operator;
+    if (route.access === 'operator' && !operator) {
+        reply(r, 403, r.method + ' ' + path + ' needs the operator key');
+        return;
+    }
+    if (route.answer) {
+        r.headersOut['Content-Type'] = 'application/json';
+        r.return(200, JSON.stringify(route.answer) + '\n');
+        return;
+    }
     var model = '';
-    var body = r.requestText;
-    if (body) {
-        var request;
+    var changed = false;
+    if (route.json && (!operator || doc.route_by_model)) {
+        var body;
         try {
-            request = JSON.parse(body);
+            body = JSON.parse(r.requestText || '');
         } catch (e) {
-            r.headersOut['Content-Type'] = 'application/json';
-            r.return(400, '{"error": "the request body is not JSON"}\n');
+            reply(r, 400, 'the request body is not JSON');
             return;
         }
-        if (request && typeof request.model === 'string') {
-            model = request.model;
+        if (!isObject(body)) {
+            reply(r, 400, 'the request body must be a JSON object');
+            return;
+        }
+        if (typeof body.model === 'string') {
+            model = body.model;
+        }
+        if (!operator && route.rules) {
+            var outcome = check(doc, body, model);
+            if (outcome.error) {
+                reply(r, 400, outcome.error);
+                return;
+            }
+            changed = outcome.changed;
+        }
+        if (changed) {
+            r.variables.frontier_body = JSON.stringify(body);
         }
     }
     r.variables.frontier_model = model;
-    r.internalRedirect('@frontier_engine');
+    r.internalRedirect(route.target || (changed ? '@frontier_engine_rewritten' : '@frontier_engine'));
 }
 
-export default {route};
+export default {handle};
