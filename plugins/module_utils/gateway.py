@@ -173,6 +173,7 @@ def policy(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool 
     engine = engines[0]
     if not isinstance(operator, str) or not re.match(r"^[a-z0-9][a-z0-9_-]{0,31}$", operator):
         raise PlanError("stack_ops_key_name: %r must be 1-32 of a-z 0-9 _ - starting with a letter or digit" % (operator,))
+    table_source = routes(engine)
     rules = _rules(engine, plans[0]["settings"])
     contexts: Dict[str, int] = {}
     for plan in plans:
@@ -181,7 +182,7 @@ def policy(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool 
                 contexts[str(model["name"])] = int(model["ctx"])
     table: List[Dict[str, Any]] = []
     names = sorted(contexts)
-    for methods, pattern, access, json_body in routes(engine):
+    for methods, pattern, access, json_body in table_source:
         entry: Dict[str, Any] = {"methods": list(methods), "path": "^%s$" % pattern, "access": access,
                                  "json": json_body}
         if json_body and access == USER and rules:

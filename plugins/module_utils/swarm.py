@@ -206,7 +206,8 @@ def _engine_service(name: str, entry: Mapping[str, Any], replicas: int, image: s
     return _to_swarm(service, {
         "replicas": replicas,
         "endpoint_mode": "dnsrr",
-        "placement": {"constraints": ["node.labels.%s%s == true" % (MODEL_LABEL_PREFIX, model_slug(name))]},
+        "placement": {"constraints": ["node.labels.%s%s == true" % (MODEL_LABEL_PREFIX, model_slug(name))],
+                      "max_replicas_per_node": int(entry.get("max_per_node", 1))},
         # One replica at a time, the old one stopped first: a node holds the replicas its budget was planned for.
         "update_config": {"parallelism": 1, "order": "stop-first", "failure_action": "rollback", "monitor": "30s"},
         "rollback_config": {"parallelism": 1, "order": "stop-first"},
@@ -473,7 +474,7 @@ def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: Li
     :param gateway_metrics: Prometheus scrapes mtail (:func:`prometheus_config`).
     :param alertmanager: Prometheus sends its alerts to Alertmanager.
     :returns: ``placement`` (``place_models``' result), ``services`` (model -> ``{plan, node, nodes, replicas,
-        service}``), ``routes``, ``gateway_log`` (where Nginx sends its access log for mtail, or None: nginx.conf's
+        max_per_node, service}``), ``routes``, ``gateway_log`` (where Nginx sends its access log for mtail, or None: nginx.conf's
         ``gateway_log``, as the single-host stack sets it), ``prometheus`` and ``labels`` (node -> labels).
     :raises PlanError: a replica that no node has room for, with the reason.
     """
@@ -486,6 +487,8 @@ def swarm_services(nodes: Mapping[str, Any], models: List[Any], engine_nodes: Li
     for name, entry in services.items():
         entry["service"] = model_service(name)
         entry["replicas"] = sum(list(placements[node]).count(name) for node in placements)
+        # The most copies place_models put on one node: Swarm may not put more there (a node budgeted for one).
+        entry["max_per_node"] = max(list(placements[node]).count(name) for node in placements)
     return {"placement": placement, "services": services, "routes": gateway_routes(services),
             "gateway_log": monitoring_utils.MTAIL_SOCKET if gateway_metrics else None,
             "prometheus": prometheus_config(services, scrape_interval, gateway_metrics, alertmanager),

@@ -113,6 +113,8 @@ def test_stack_file_applies_each_plan_and_publishes_only_the_gateway() -> None:
     assert engine["deploy"]["replicas"] == 2 and engine["deploy"]["endpoint_mode"] == "dnsrr"
     assert engine["deploy"]["placement"]["constraints"] == [
         "node.labels.frontier.llm.model.mistral-7b-instruct-q4-k-m == true"]
+    # Two replicas on two nodes: Swarm may not put both on one node budgeted for one.
+    assert engine["deploy"]["placement"]["max_replicas_per_node"] == 1
     assert engine["environment"]["LLAMA_ARG_MODEL"] == "/models/mistral.gguf"
     assert engine["environment"]["LLAMA_ARG_ALIAS"] == MODEL
     assert engine["read_only"] is True and engine["cap_drop"] == ["ALL"]
@@ -337,3 +339,12 @@ def test_the_single_host_alerting_and_gateway_labels_are_the_same_helpers() -> N
     assert single["alerting"] == served(alertmanager=True)["prometheus"]["alerting"]
     gateway = [job for job in single["scrape_configs"] if job["job_name"] == "gateway"][0]
     assert gateway["static_configs"][0]["labels"] == {"engine": "llamacpp", "model": MODEL}
+
+
+def test_colocated_replicas_raise_the_per_node_cap_to_what_was_placed() -> None:
+    """With room for only one node, place_models puts both replicas there, and the cap follows."""
+    nodes = dict(NODES, w1={"memtotal_mb": 65536, "processor_vcpus": 8})
+    found = swarm.swarm_services(nodes, [{"name": MODEL, "replicas": 2}], ["w1"], plan_args=ARGS)
+    assert found["services"][MODEL]["max_per_node"] == 2
+    stack = swarm.stack_file(found["services"], IMAGES, FILES, SETTINGS)
+    assert stack["services"]["engine-mistral-7b-instruct-q4-k-m"]["deploy"]["placement"]["max_replicas_per_node"] == 2

@@ -98,11 +98,33 @@ def test_a_valid_key_reaches_the_engine(host) -> None:
     assert "smollm2:135m" in [model["name"] for model in json.loads(body)["models"]]
 
 
-@pytest.mark.parametrize("path", ["/api/pull", "/api/delete", "/api/create", "/api/copy", "/api/push"])
-def test_model_management_needs_the_operator_key(host, path: str) -> None:
-    status, _body = curl(host, path, key=keys(host)["alice"]["key"], extra="-d '{\"model\": \"smollm2:135m\"}'")
-    assert status == 403
-    assert curl(host, path)[0] == 401
+@pytest.mark.parametrize("method, path", [("POST", "/api/pull"), ("DELETE", "/api/delete"), ("POST", "/api/create"),
+                                          ("POST", "/api/copy"), ("POST", "/api/push")])
+def test_model_management_needs_the_operator_key(host, method: str, path: str) -> None:
+    status, body = curl(host, path, key=keys(host)["alice"]["key"],
+                        extra="-X %s -d '{\"model\": \"smollm2:135m\"}'" % method)
+    assert status == 403 and "operator key" in body
+    assert curl(host, path, extra="-X %s" % method)[0] == 401
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/api/signout"), ("POST", "/api/me"), ("GET", "/"),
+                                          ("POST", "/api/experimental/web_search")])
+def test_routes_on_no_allowlist_are_404_for_every_key(host, method: str, path: str) -> None:
+    for name in ("alice", "frontier-ops"):
+        status, body = curl(host, path, key=keys(host)[name]["key"], extra="-X %s -d '{}'" % method)
+        assert status == 404 and "not an API this gateway serves" in body, (name, status, body)
+
+
+def test_a_user_cannot_resize_or_evict_the_model(host) -> None:
+    """num_ctx above the plan is refused before the engine; keep_alive 0 (evict for everyone) becomes the plan's."""
+    alice = keys(host)["alice"]["key"]
+    huge = json.dumps({"model": "smollm2:135m", "prompt": "hi", "stream": False, "options": {"num_ctx": 131072}})
+    status, body = curl(host, "/api/generate", key=alice, extra="-H 'Content-Type: application/json' -d '%s'" % huge)
+    assert status == 400 and "options.num_ctx" in body and str(plan(host)["models"][0]["ctx"]) in body, body
+    evict = json.dumps({"model": "smollm2:135m", "prompt": "", "keep_alive": 0})
+    assert curl(host, "/api/generate", key=alice, extra="-H 'Content-Type: application/json' -d '%s'" % evict)[0] == 200
+    status, body = curl(host, "/api/ps", key=alice)
+    assert status == 200 and "smollm2:135m" in body, "the user's keep_alive 0 evicted the model: %s" % body
 
 
 def test_the_key_name_is_logged_never_the_key(host) -> None:

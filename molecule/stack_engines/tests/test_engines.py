@@ -130,3 +130,27 @@ def test_measured_memory_beside_the_plan(host) -> None:
     print("llamacpp container uses %s; the plan sized the model at %.1f MiB, limit %d MiB"
           % (used, total / MIB, wanted["components"]["llamacpp"]["mem_limit_mb"]))
     assert used.split("/")[0].strip()
+
+
+def operator_key(host) -> str:
+    return json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT))["frontier-ops"]["key"]
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/slots"), ("GET", "/props"), ("GET", "/metrics"),
+                                          ("GET", "/lora-adapters"), ("POST", "/slots/0?action=erase")])
+def test_llama_servers_own_routes_are_the_operators(host, method: str, path: str) -> None:
+    """The genuine llama-server's slots, properties, metrics and adapters: 403 for a user key, answered for the operator's."""
+    def ask(key: str) -> tuple:
+        out = host.run("curl -sS %s -X %s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+                       "%s -w '\\n%%{http_code}' 'https://127.0.0.1%s'"
+                       % (CA, method, key, "-d '{}'" if method == "POST" else "", path))
+        assert out.rc == 0, out.stderr
+        body, _newline, status = out.stdout.rpartition("\n")
+        return int(status), body
+
+    status, body = ask(alice(host))
+    assert status == 403 and "operator key" in body, (status, body)
+    # The same request with the operator key reaches llama-server, which answers it itself.
+    status, body = ask(operator_key(host))
+    assert status == 200, (status, body)
+    print("%s %s: user key 403, operator key %d %s" % (method, path, status, body[:60].replace("\n", " ")))
