@@ -19,7 +19,7 @@ class FilterModule:
         functions = {
             "stack_compose": stack.compose_project,
             "stack_engine_env": stack.engine_env,
-            "stack_gateway_policy": gateway.policy,
+            "stack_gateway_policy": gateway.policy_module,
             "stack_mistralrs_config": stack.mistralrs_config,
             "stack_alertmanager_config": monitoring.alertmanager_config,
             "stack_errors": stack.settings_errors,

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a key may do at the gateway: the engines' allowlists and the request fields a user key may not set.
 
-Plain Python with no Ansible import. The gateway (Nginx with njs, ``roles/stack/files/nginx/router.js``) reads
-the policy :func:`policy` returns as ``policy.json``; the single-host stack and the Swarm gateway write the same
-document, so both enforce one definition.
+Plain Python with no Ansible import. The gateway (Nginx with njs, ``roles/stack/files/nginx/router.js``) imports
+the policy :func:`policy` returns as the module ``policy.js`` (:func:`policy_module`), compiled once with the
+configuration by Nginx's master process (``nginx -t`` checks it); the single-host stack and the Swarm gateway write
+the same document, so both enforce one definition.
 
 - **Routes** are an allowlist per engine of ``(method, path)``: :data:`ROUTES`. A path is matched against the
   request's raw path (``$request_uri`` without its query), the form the engine receives, so an encoded or dotted
@@ -22,6 +23,7 @@ gateway to a recording upstream.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -158,7 +160,7 @@ def _rules(engine: str, plan_settings: Mapping[str, Any]) -> List[Dict[str, Any]
 
 def policy(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool = False,
            prometheus: bool = False) -> Dict[str, Any]:
-    """The gateway's policy document (``policy.json``) for the plans it serves.
+    """The gateway's policy document (``policy.js``) for the plans it serves.
 
     :param plans: one host's ``planner_plan``, or on Swarm each model's plan (one engine for all).
     :param operator: the operator key's name (``stack_ops_key_name``).
@@ -210,3 +212,10 @@ def documentation(engine: str) -> List[Dict[str, str]]:
     """The allowlist as rows for the README: method(s), path, who may use it."""
     return [{"methods": " ".join(methods), "path": pattern, "access": access}
             for methods, pattern, access, _json in routes(engine)]
+
+
+def policy_module(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool = False,
+                  prometheus: bool = False) -> str:
+    """:func:`policy` as the njs module ``policy.js`` that router.js imports (its default export)."""
+    document = json.dumps(policy(plans, operator, models_list, prometheus), indent=2, sort_keys=True)
+    return "// Written by frontier.llm from module_utils/gateway.py; edits are overwritten.\nexport default %s;\n" % document

@@ -223,7 +223,7 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param model_files: model name -> absolute path of its GGUF file, the same on every node hosting it.
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
         ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map``, ``nginx/router.js``,
-        ``nginx/policy.json`` and
+        ``nginx/policy.js`` and
         ``prometheus/``), ``digests`` (file -> digest of its content: the names of the Swarm configs and
         secrets; ``prometheus``, ``alertmanager`` and ``grafana``: the digests of what those services, pinned to
         ``prometheus_node``, read at start there, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
@@ -286,7 +286,7 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
             {"source": named("configs", "nginx_conf", "nginx/nginx.conf"), "target": "%s/nginx.conf" % nginx_dir},
             {"source": named("configs", "tls_cert", "nginx/tls/cert.pem"), "target": "%s/tls/cert.pem" % nginx_dir},
             {"source": named("configs", "router_js", "nginx/router.js"), "target": "%s/router.js" % nginx_dir},
-            {"source": named("configs", "policy_json", "nginx/policy.json"), "target": "%s/policy.json" % nginx_dir}],
+            {"source": named("configs", "policy_js", "nginx/policy.js"), "target": "%s/policy.js" % nginx_dir}],
         "secrets": [
             {"source": named("secrets", "tls_key", "nginx/tls/key.pem"), "target": "%s/tls/key.pem" % nginx_dir,
              "mode": 0o400},

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / ".collections"))
@@ -66,7 +67,7 @@ def render_nginx_conf(dest: Path, variables: Mapping[str, Any]) -> None:
 class Gateway:
     """A running gateway and its recording upstream."""
 
-    def __init__(self, workdir: Path, policy: Mapping[str, Any], engine_vars: Mapping[str, Any],
+    def __init__(self, workdir: Path, policy: Tuple[Any, ...], engine_vars: Mapping[str, Any],
                  settings: Optional[Mapping[str, Any]] = None) -> None:
         self.workdir = workdir
         self.name = "frontier-gwtest-%s" % uuid.uuid4().hex[:8]
@@ -78,7 +79,7 @@ class Gateway:
                        check=True, capture_output=True)
         store = {name: {"generation": 1, "key": key, "previous": None} for name, key in KEYS.items()}
         (conf / "keys.map").write_text(apikeys.nginx_map(store))
-        (conf / "policy.json").write_text(json.dumps(policy, indent=2))
+        (conf / "policy.js").write_text(gateway.policy_module(*policy))
         (conf / "router.js").write_text((ROOT / "roles/stack/files/nginx/router.js").read_text())
         variables = {"stack_engine": dict(engine_vars), "stack_rate_limit": "1000r/s", "stack_rate_burst": 1000,
                      "stack_conn_limit": 64, "stack_max_body_size": "1m", "stack_ops_key_name": "frontier-ops",
@@ -89,11 +90,14 @@ class Gateway:
         (workdir / "record").mkdir()
         self.log = workdir / "record" / "log.jsonl"
         self.log.touch()
-        for path in (conf, conf / "tls", workdir / "record"):
-            path.chmod(0o755)
-        for path in conf.rglob("*"):
-            if path.is_file():
-                path.chmod(0o644)
+        # The modes the role gives the files the running Nginx reads (stack_gateway_files, directories 0700): Nginx's
+        # workers, which are not root, read none of them.
+        role_vars = yaml.safe_load((ROOT / "roles/stack/vars/main.yml").read_text())
+        for entry in role_vars["stack_gateway_files"]:
+            (conf / entry["file"]).chmod(int(entry["mode"], 8))
+        for path in (conf, conf / "tls"):
+            path.chmod(0o700)
+        (workdir / "record").chmod(0o777)
         self.log.chmod(0o666)
         docker("network", "create", self.name)
         docker("run", "-d", "--name", self.name + "-upstream", "--network", self.name, "--network-alias", "upstream",
@@ -156,7 +160,7 @@ def gateway_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Start gateways for a test module; each is removed at the module's end."""
     started: List[Gateway] = []
 
-    def start(policy: Mapping[str, Any], engine_vars: Mapping[str, Any],
+    def start(policy: Tuple[Any, ...], engine_vars: Mapping[str, Any],
               settings: Optional[Mapping[str, Any]] = None) -> Gateway:
         found = Gateway(tmp_path_factory.mktemp("gateway"), policy, engine_vars, settings)
         started.append(found)

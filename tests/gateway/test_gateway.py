@@ -50,7 +50,7 @@ def test_each_key_reaches_exactly_its_allowlist(engine: str, gateway_factory: An
     fixture = routes_fixture(engine)
     table = fixture["routes"]
     assert len(table) >= 10 and fixture["source"]["commit"], "the route table must come from upstream's source"
-    found = gateway_factory(gateway.policy([plan_for(engine)], "frontier-ops"), single_host_vars(engine))
+    found = gateway_factory(([plan_for(engine)], "frontier-ops"), single_host_vars(engine))
 
     anonymous, anonymous_statuses = send_all(found, table, None)
     assert anonymous == set() and set(anonymous_statuses.values()) == {401}
@@ -86,7 +86,7 @@ def test_each_key_reaches_exactly_its_allowlist(engine: str, gateway_factory: An
 
 @pytest.fixture(scope="module")
 def ollama(gateway_factory: Any) -> Any:
-    return gateway_factory(gateway.policy([plan_for("ollama", ctx=2048)], "frontier-ops"), single_host_vars("ollama"))
+    return gateway_factory(([plan_for("ollama", ctx=2048)], "frontier-ops"), single_host_vars("ollama"))
 
 
 def test_a_context_above_the_plan_is_refused_and_reaches_nothing(ollama: Any) -> None:
@@ -147,7 +147,7 @@ def test_encoded_and_dotted_paths_reach_nothing(ollama: Any, path: str) -> None:
 
 @pytest.mark.parametrize("field, value", [("id_slot", 0), ("lora", [{"id": 0, "scale": 1.0}]), ("n_probs", 1000)])
 def test_llama_server_fields_a_user_may_not_set(gateway_factory: Any, field: str, value: Any) -> None:
-    found = gateway_factory(gateway.policy([plan_for("llamacpp")], "frontier-ops"), single_host_vars("llamacpp"))
+    found = gateway_factory(([plan_for("llamacpp")], "frontier-ops"), single_host_vars("llamacpp"))
     found.recorded()
     status, answer = found.request("POST", "/v1/chat/completions", "alice", {"model": "smollm2", field: value})
     assert status == 400 and field in answer["error"]
@@ -157,7 +157,7 @@ def test_llama_server_fields_a_user_may_not_set(gateway_factory: Any, field: str
 
 
 def test_requests_without_a_key_are_rate_limited_per_address(gateway_factory: Any) -> None:
-    found = gateway_factory(gateway.policy([plan_for("llamacpp")], "frontier-ops"), single_host_vars("llamacpp"),
+    found = gateway_factory(([plan_for("llamacpp")], "frontier-ops"), single_host_vars("llamacpp"),
                             {"stack_unauthenticated_rate_limit": "1r/m", "stack_unauthenticated_burst": 2})
     statuses = [found.request("GET", "/v1/models")[0] for _ in range(6)]
     assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}, statuses
@@ -166,7 +166,7 @@ def test_requests_without_a_key_are_rate_limited_per_address(gateway_factory: An
 
 
 def test_prometheus_is_the_operators(gateway_factory: Any) -> None:
-    found = gateway_factory(gateway.policy([plan_for("llamacpp")], "frontier-ops", prometheus=True),
+    found = gateway_factory(([plan_for("llamacpp")], "frontier-ops", False, True),
                             single_host_vars("llamacpp", monitoring=True))
     assert found.request("GET", "/prometheus/api/v1/query?query=up")[0] == 401
     status, answer = found.request("GET", "/prometheus/api/v1/query?query=up", "alice")
@@ -178,7 +178,7 @@ def test_prometheus_is_the_operators(gateway_factory: Any) -> None:
 def test_the_swarm_gateway_lists_routes_and_checks_by_model(gateway_factory: Any) -> None:
     plans = [dict(plan_for("llamacpp", ctx=2048), models=[dict(plan_for("llamacpp")["models"][0], name=name)])
              for name in ("smollm2", "smollm2-second")]
-    policy = gateway.policy(plans, "frontier-ops", models_list=True)
+    policy = (plans, "frontier-ops", True)
     routes = {name: "upstream:%d" % 8000 for name in ("smollm2", "smollm2-second")}
     found = gateway_factory(policy, {"routes": routes, "monitoring": False, "grafana": False, "gateway_log": None,
                                      "resolver_valid": "2s"})

@@ -21,7 +21,7 @@ IMAGES = {"llamacpp": "frontier-llm/llama-server:b11434", "nginx": "frontier-llm
           "prometheus": "frontier-llm/prometheus:2.53-debian13", "node_exporter": "frontier-llm/node-exporter:1.9-debian13"}
 FILES = {MODEL: "/srv/models/mistral.gguf"}
 DIGESTS = {name: "d%d" % index for index, name in enumerate(
-    ["nginx/nginx.conf", "nginx/tls/cert.pem", "nginx/tls/key.pem", "nginx/keys.map", "nginx/router.js", "nginx/policy.json", "prometheus"])}
+    ["nginx/nginx.conf", "nginx/tls/cert.pem", "nginx/tls/key.pem", "nginx/keys.map", "nginx/router.js", "nginx/policy.js", "prometheus"])}
 SETTINGS = {"config_dir": "/opt/frontier-llm", "digests": DIGESTS, "monitoring": True, "prometheus_node": "m1"}
 
 

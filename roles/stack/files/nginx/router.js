@@ -1,28 +1,19 @@
 // frontier.llm: the gateway's request policy and router (njs), the same on a single host and on Swarm.
-// It reads policy.json (written by the role from module_utils/gateway.py) and, for every request that reached the
-// API location (already rate-limited by Nginx, per key or per client address without one):
+// It imports policy.js (written by the role from module_utils/gateway.py; Nginx's master compiles both with the
+// configuration, so nginx -t checks them) and, for every request that reached the API location (already
+// rate-limited by Nginx, per key or per client address without one):
 //   - no valid key: 401;
 //   - a (method, raw path) on no allowlist of the engine: 404; an operator's route with another key: 403;
 //   - a user key's JSON body: must be a JSON object (400), and the fields the plan pins are refused (400,
 //     naming the field and the planned value) or replaced by the plan's value;
 //   - then the request goes to the location that passes it on (with the rewritten body when a field was
 //     replaced), after the model it names is stored for the Swarm's routing map.
-import fs from 'fs';
+import policy from 'policy.js';
 
-var POLICY_FILE = '/etc/nginx/frontier/policy.json';
-var policy = null;
-
-// The policy, read once per worker (a reload starts new workers, which read the new file).
-function load() {
-    if (policy === null) {
-        var doc = JSON.parse(fs.readFileSync(POLICY_FILE));
-        for (var i = 0; i < doc.routes.length; i++) {
-            doc.routes[i].re = new RegExp(doc.routes[i].path);
-        }
-        policy = doc;
-    }
-    return policy;
-}
+// The routes' patterns, compiled once with the configuration.
+var patterns = policy.routes.map(function (route) {
+    return new RegExp(route.path);
+});
 
 function reply(r, status, message) {
     r.headersOut['Content-Type'] = 'application/json';
@@ -32,7 +23,7 @@ function reply(r, status, message) {
 function find(doc, method, path) {
     for (var i = 0; i < doc.routes.length; i++) {
         var route = doc.routes[i];
-        if (route.methods.indexOf(method) >= 0 && route.re.test(path)) {
+        if (route.methods.indexOf(method) >= 0 && patterns[i].test(path)) {
             return route;
         }
     }
@@ -94,7 +85,7 @@ function check(doc, body, model) {
 }
 
 function handle(r) {
-    var doc = load();
+    var doc = policy;
     var key = r.variables.frontier_key_name;
     if (!key) {
         r.headersOut['WWW-Authenticate'] = 'Bearer realm="frontier-llm"';
