@@ -50,7 +50,7 @@ ROUTES: Dict[str, List[Route]] = {
         (("POST",), "/api/embeddings", USER, True),
         (("GET", "HEAD"), "/api/tags", USER, False),
         (("POST",), "/api/show", USER, True),
-        (("GET", "HEAD"), "/api/ps", USER, False),
+        (("GET",), "/api/ps", USER, False),
         (("GET", "HEAD"), "/api/version", USER, False),
         (("POST",), "/v1/chat/completions", USER, True),
         (("POST",), "/v1/completions", USER, True),
@@ -89,8 +89,11 @@ ROUTES: Dict[str, List[Route]] = {
         (("POST",), "/v1/chat/completions", USER, True),
         (("POST",), "/v1/completions", USER, True),
         (("POST",), "/v1/embeddings", USER, True),
+        (("POST",), "/v1/messages", USER, True),
+        (("POST",), "/v1/messages/count_tokens", USER, True),
         (("GET",), "/v1/models", USER, False),
         (("GET",), "/health", USER, False),
+        (("GET",), "/metrics", OPERATOR, False),
         (("POST",), "/v1/models/unload", OPERATOR, True),
         (("POST",), "/v1/models/reload", OPERATOR, True),
         (("POST",), "/v1/models/status", OPERATOR, True),
@@ -117,15 +120,33 @@ FIELDS: Dict[str, List[Field]] = {
         ("options.main_gpu", "refuse", None),
         ("options.use_mmap", "refuse", None),
         ("options.num_thread", "refuse", None),
+        # A runner option after Ollama 0.13.4 (types.go): refused ahead of an upgrade.
+        ("options.draft_num_predict", "refuse", None),
     ],
     # llama-server (tools/server, params_from_json): a request can pick the slot it runs in (another request's
     # cached prompt) and apply LoRA adapters to itself; n_probs returns that many candidates per token.
+    # n_cmpl (alias n) runs that many completions at once, up to every slot.
     "llamacpp": [
         ("id_slot", "refuse", None),
         ("lora", "refuse", None),
         ("n_probs", "max", 20),
+        ("n_cmpl", "max", 1),
+        ("n", "max", 1),
     ],
-    "mistralrs": [],
+    # mistral.rs (mistralrs-server-core openai.rs, chat_completion.rs): a request can select a LoRA adapter, run
+    # server-side web search, shell or code, keep agentic state on the server, and ask for n sequences at once.
+    "mistralrs": [
+        ("adapter", "refuse", None),
+        ("web_search_options", "refuse", None),
+        ("enable_shell", "refuse", None),
+        ("agent_permission", "refuse", None),
+        ("code_execution_permission", "refuse", None),
+        ("files", "refuse", None),
+        ("session_id", "refuse", None),
+        ("n", "max", 1),
+        ("best_of", "max", 1),
+        ("top_logprobs", "max", 20),
+    ],
 }
 
 def routes(engine: str) -> List[Route]:

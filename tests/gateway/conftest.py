@@ -173,7 +173,7 @@ def gateway_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def routes_fixture(engine: str) -> Dict[str, Any]:
     """The engine's whole route table, read from its upstream source (tests/gateway/routes/)."""
-    return json.loads((ROOT / "tests/gateway/routes/%s.json" % engine).read_text())
+    return json.loads((ROOT / "tests" / "gateway" / "routes" / ("%s.json" % engine)).read_text())
 
 
 __all__ = ["KEYS", "Gateway", "docker", "gateway", "gateway_factory", "plan_for", "routes_fixture", "single_host_vars"]
