@@ -19,6 +19,7 @@ class FilterModule:
         functions = {
             "swarm_services": swarm.swarm_services,
             "swarm_stack_file": swarm.stack_file,
+            "swarm_errors": swarm.settings_errors,
         }
         return {name: as_filter(name, function, (sizing.PlanError, units.SizeError))
                 for name, function in functions.items()}

@@ -21,9 +21,9 @@ import re
 import secrets
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}\Z")
 # Characters that are safe inside an Nginx map's quoted string and an HTTP header.
-KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{24,256}$")
+KEY_RE = re.compile(r"^[A-Za-z0-9._~+/=-]{24,256}\Z")
 KEY_PREFIX = "flm_"
 
 

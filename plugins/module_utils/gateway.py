@@ -194,7 +194,7 @@ def policy(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool 
     if len(engines) != 1:
         raise PlanError("gateway: the plans mix the engines %s; one gateway serves one engine" % ", ".join(engines))
     engine = engines[0]
-    if not isinstance(operator, str) or not re.match(r"^[a-z0-9][a-z0-9_-]{0,31}$", operator):
+    if not isinstance(operator, str) or not re.match(r"^[a-z0-9][a-z0-9_-]{0,31}\Z", operator):
         raise PlanError("stack_ops_key_name: %r must be 1-32 of a-z 0-9 _ - starting with a letter or digit" % (operator,))
     table_source = routes(engine)
     rules = _rules(engine, plans[0]["settings"])

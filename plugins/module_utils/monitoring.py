@@ -68,7 +68,7 @@ ROUTE_PREFIX = "/prometheus"
 # The engines that export Prometheus metrics, and where.
 ENGINE_METRICS = {"llamacpp": "/metrics"}
 RULE_FILES = "/etc/prometheus/rules/*.yml"
-_DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)$")
+_DURATION_RE = re.compile(r"^[1-9][0-9]{0,4}(ms|s|m|h|d|w|y)\Z")
 # Upstream's image has busybox wget, Debian's package image curl.
 # Every service of the stack but Nginx: no Linux capability, no privilege gained (setuid binaries, file caps), a
 # read-only root filesystem (what a service writes goes to its volumes, or to a private /tmp in memory).
@@ -76,7 +76,7 @@ HARDENING: Dict[str, Any] = {"security_opt": ["no-new-privileges:true"], "cap_dr
                              "tmpfs": ["/tmp"]}
 # The check cAdvisor's own Dockerfile declares (its image has busybox wget).
 _CADVISOR_HEALTH = "wget --quiet --tries=1 --spider http://127.0.0.1:8080/healthz || exit 1"
-_SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)$")
+_SIZE_RE = re.compile(r"^[1-9][0-9]{0,5}(B|KB|MB|GB|TB|PB)\Z")
 
 
 def check_settings(retention_time: Any, retention_size: Any, scrape_interval: Any) -> None:

@@ -6,7 +6,8 @@
 Plain Python with no Ansible import. RFC 9580: a version 4 key's fingerprint is the SHA-1 of 0x99, the
 public-key packet's two-octet length and its body (section 5.5.4.2); a version 6 key's is the SHA-256 of
 0x9B, a four-octet length and the body (section 5.5.4.3). Packets are read in both the old and the new
-header formats (section 4.2). Armored files (section 6) are decoded first.
+header formats (section 4.2). Armored files (section 6) are decoded first, and must hold one armored block and
+nothing else: every key of a file is trusted by apt, so the caller must see every one (:func:`fingerprints`).
 """
 
 from __future__ import annotations
@@ -33,46 +34,90 @@ def normalize(fingerprint: str) -> str:
     return value
 
 
+BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+END = "-----END PGP PUBLIC KEY BLOCK-----"
+# The armor's checksum line (RFC 9580 section 6.1): "=" and four base64 characters, last in the block.
+_CRC_RE = re.compile(r"^=[A-Za-z0-9+/]{4}$")
+# What may surround the one armored block: white space, as gpg itself writes around it.
+_WHITESPACE = " \t\r\n"
+# Packets that carry a key the file's reader would take as a primary key: a secret key holds its public key.
+SECRET_KEY, SECRET_SUBKEY = 5, 7
+
+
 def dearmor(data: bytes) -> bytes:
-    """The binary packets of an armored key file; a binary file is returned as it is."""
+    """The binary packets of an armored key file; a binary file is returned as it is.
+
+    An armored file holds one ``PUBLIC KEY BLOCK`` and nothing but white space around it: gpg and apt read every
+    block of a file (and binary packets beside one), so a second block, or packets before or after it, would add
+    keys that a reader of the first block alone never sees.
+    """
     text = data.decode("ascii", errors="replace")
-    if "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in text:
+    start = text.find(BEGIN)
+    if start < 0:
         return data
-    body = text.split("-----BEGIN PGP PUBLIC KEY BLOCK-----", 1)[1].split("-----END PGP PUBLIC KEY BLOCK-----", 1)[0]
-    lines = body.strip().splitlines()
-    # Armor headers end at the first empty line; the CRC line starts with "=".
-    if any(not line.strip() for line in lines):
-        lines = lines[[i for i, line in enumerate(lines) if not line.strip()][0] + 1:]
-    payload = "".join(line.strip() for line in lines if line.strip() and not line.startswith("="))
+    if text[:start].strip(_WHITESPACE):
+        raise OpenPGPError("the file holds something before the armored key (%d characters that are not white space); "
+                           "a key file must hold one armored key and nothing else" % len(text[:start].strip(_WHITESPACE)))
+    end = text.find(END, start)
+    if end < 0:
+        raise OpenPGPError("the armored key has no END line (%s): the file is cut short" % END)
+    after = text[end + len(END):].strip(_WHITESPACE)
+    if after:
+        what = "another armored block" if "-----BEGIN " in after else "%d characters that are not white space" % len(after)
+        raise OpenPGPError("the file holds something after the armored key (%s); a key file must hold one armored key "
+                           "and nothing else, since every key in it would be trusted" % what)
+    lines = [line.strip(_WHITESPACE) for line in text[start + len(BEGIN):end].splitlines()]
+    if not lines or lines[0]:
+        raise OpenPGPError("the armored key's BEGIN line (%s) must stand alone on its line" % BEGIN)
+    lines = lines[1:]
+    # Armor headers ("Comment: ...") end at the first empty line; the checksum line, if any, comes last.
+    if "" in lines:
+        lines = lines[lines.index("") + 1:]
+    lines = [line for line in lines if line]
+    if lines and _CRC_RE.match(lines[-1]):
+        lines = lines[:-1]
     try:
-        return base64.b64decode(payload, validate=True)
+        return base64.b64decode("".join(lines), validate=True)
     except (binascii.Error, ValueError) as err:
         raise OpenPGPError("the armored key is not valid base64: %s" % err) from None
 
 
 def packets(data: bytes) -> Iterator[Tuple[int, bytes]]:
-    """(tag, body) of each packet."""
+    """(tag, body) of each packet; raise :class:`OpenPGPError` for a header or a body cut short."""
     pos = 0
     while pos < len(data):
         header = data[pos]
         if not header & 0x80:
             raise OpenPGPError("byte %d is not a packet header" % pos)
-        if header & 0x40:  # new format
+        if header & 0x40:  # new format: a one-, two- or five-octet length after the tag
             tag = header & 0x3F
+            if pos + 2 > len(data):
+                raise OpenPGPError("the header of the packet at byte %d is cut short" % pos)
             first = data[pos + 1]
             if first < 192:
-                length, pos = first, pos + 2
+                size = 0
             elif first < 224:
-                length, pos = ((first - 192) << 8) + data[pos + 2] + 192, pos + 3
+                size = 1
             elif first == 255:
-                length, pos = int.from_bytes(data[pos + 2:pos + 6], "big"), pos + 6
+                size = 4
             else:
                 raise OpenPGPError("partial body lengths do not occur in key files")
-        else:  # old format
+            if pos + 2 + size > len(data):
+                raise OpenPGPError("the header of the packet at byte %d is cut short" % pos)
+            if size == 0:
+                length = first
+            elif size == 1:
+                length = ((first - 192) << 8) + data[pos + 2] + 192
+            else:
+                length = int.from_bytes(data[pos + 2:pos + 6], "big")
+            pos += 2 + size
+        else:  # old format: a one-, two- or four-octet length after the tag
             tag, kind = (header >> 2) & 0x0F, header & 0x03
             size = {0: 1, 1: 2, 2: 4}.get(kind)
             if size is None:
                 raise OpenPGPError("indeterminate packet lengths do not occur in key files")
+            if pos + 1 + size > len(data):
+                raise OpenPGPError("the header of the packet at byte %d is cut short" % pos)
             length, pos = int.from_bytes(data[pos + 1:pos + 1 + size], "big"), pos + 1 + size
         if pos + length > len(data):
             raise OpenPGPError("a packet runs past the end of the file")
@@ -84,6 +129,8 @@ def fingerprints(data: bytes) -> List[str]:
     """The fingerprints of the primary keys in a key file (armored or binary)."""
     found: List[str] = []
     for tag, body in packets(dearmor(data)):
+        if tag in (SECRET_KEY, SECRET_SUBKEY):
+            raise OpenPGPError("the file holds a secret key (packet tag %d): a public key file must not" % tag)
         if tag != PUBLIC_KEY or not body:
             continue
         if body[0] == 4:

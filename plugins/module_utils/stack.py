@@ -29,6 +29,7 @@ import json
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
+from ansible_collections.frontier.llm.plugins.module_utils import apikeys
 from ansible_collections.frontier.llm.plugins.module_utils import monitoring as monitoring_utils
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import ENGINE_SERVICE, PlanError
 
@@ -65,20 +66,20 @@ ENGINES: Dict[str, Dict[str, Any]] = {
     },
 }
 # A model's name where it becomes a directory (mistral.rs): no slash, no leading dot.
-MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}\Z")
 
 # An image reference with a tag or a digest (docker/distribution reference grammar, reduced).
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 IMAGE_RE = re.compile(
     r"^(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?(?P<path>%s(?:/%s)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$" % (_COMPONENT, _COMPONENT))
-MODEL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.gguf$")
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?\Z" % (_COMPONENT, _COMPONENT))
+MODEL_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.gguf\Z")
 # Directories a stack (or its models) must never be put into or onto.
 SYSTEM_DIRS = ("/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
                "/run", "/sbin", "/sys", "/usr", "/var", "/var/lib", "/var/log", "/tmp", "/home")
-SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]*$")
+SAFE_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]*\Z")
 # A certificate's DNS subject alternative name (RFC 1123 labels, a leading wildcard allowed).
-TLS_DNS_NAME_RE = re.compile(r"^DNS:(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+TLS_DNS_NAME_RE = re.compile(r"^DNS:(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
 
 
 # The oldest Docker engine and Compose the stack runs on: Compose v2's `up --wait` with healthchecks and the
@@ -162,7 +163,7 @@ def engine_env(plan: Mapping[str, Any], model_files: Optional[Mapping[str, str]]
     elif engine == "mistralrs":
         _mistralrs_files(plan, model_files)
     for key, value in env.items():
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key) or re.search(r"[\x00-\x1f\x7f]", value):
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\Z", key) or re.search(r"[\x00-\x1f\x7f]", value):
             raise PlanError("planner_plan.env: %s=%r cannot go into an environment file (a name of letters, digits "
                             "and _, a value without control characters)" % (key, value))
     return env
@@ -385,9 +386,23 @@ def _publish_host(address: str) -> str:
     return "[%s]" % address if ":" in address else address
 
 
-_RATE_RE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]$")
-_BODY_RE = re.compile(r"^[0-9]{1,6}[kKmM]?$")
-_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~%/+:=?&-]*$")
+_RATE_RE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]\Z")
+# Nginx's client_max_body_size: bytes, or k / m (either case); 0 would lift the limit.
+_BODY_RE = re.compile(r"^([0-9]{1,10})([kKmM]?)\Z")
+MAX_BODY_BYTES = 1024 * 1024 * 1024
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~%/+:=?&-]*\Z")
+# A duration as Docker reads it (Go's time.ParseDuration, Compose's start_period): whole numbers with units, such as
+# 90s, 10m or 1h30m.
+DOCKER_DURATION_RE = re.compile(r"^(?:[0-9]{1,5}(?:h|m|s|ms)){1,4}\Z")
+# The URL clients are told (stack_public_url): https, a host name, an IPv4 address or an IPv6 one in brackets, an
+# optional port and an optional path of plain characters, no trailing slash (the role appends /v1/, /grafana/).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+PUBLIC_URL_RE = re.compile(r"^https://(?P<host>%s(?:\.%s)*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+                           r"(?P<path>(?:/[A-Za-z0-9._~-]+)*)\Z" % (_LABEL, _LABEL))
+# A directory on the controller that a printed shell command names (stack_verify_cert_dir).
+_CONTROLLER_PATH_RE = re.compile(r"^[A-Za-z0-9._/~+-]+\Z")
+# Seconds a pull or a wait may take: at most a week.
+MAX_TIMEOUT = 7 * 24 * 3600
 SUPPORTED_ENGINES = ("ollama", "llamacpp", "mistralrs")
 
 
@@ -398,6 +413,78 @@ def is_ip(address: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def check_file_path(path: Any, name: str) -> str:
+    """Return an absolute, plain path of a file (not a system directory check: a file may be anywhere), or raise
+    naming the variable."""
+    if not isinstance(path, str) or not SAFE_PATH_RE.match(path) or "/../" in path + "/" or "//" in path \
+            or path.endswith("/"):
+        raise PlanError("%s: %r must be the absolute path of a file, of letters, digits and . _ - / only" % (name, path))
+    return path
+
+
+def max_body_errors(value: Any) -> List[str]:
+    """What is wrong with ``stack_max_body_size`` (Nginx's ``client_max_body_size``); empty when nothing is."""
+    found = _BODY_RE.match(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if found is None:
+        return ["stack_max_body_size: %r is not a size such as 16m (bytes, or k or m)" % (value,)]
+    size = int(found.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[found.group(2).lower()]
+    if size == 0:
+        return ["stack_max_body_size: %r would make Nginx's request bodies unlimited; give a size such as 16m" % (value,)]
+    if size > MAX_BODY_BYTES:
+        return ["stack_max_body_size: %r is more than 1024m; Nginx holds a request's whole body in memory" % (value,)]
+    return []
+
+
+def public_url_errors(url: Any) -> List[str]:
+    """What is wrong with ``stack_public_url``, the URL clients are told (empty: nothing, or derived)."""
+    if url is None or url == "":
+        return []
+    found = PUBLIC_URL_RE.match(url) if isinstance(url, str) else None
+    problem = ""
+    if found is None:
+        problem = "is not an https:// URL of a host name or address, an optional port and path"
+    else:
+        host, port, path = found.group("host"), found.group("port"), found.group("path")
+        if host.startswith("[") and not (is_ip(host[1:-1]) and ":" in host):
+            problem = "has no IPv6 address between its brackets"
+        elif re.match(r"^[0-9.]+$", host) and not is_ip(host):
+            problem = "has no IPv4 address as its host"
+        elif port is not None and not 1 <= int(port) <= 65535:
+            problem = "has a port out of 1-65535"
+        elif any(set(segment) == {"."} for segment in path.split("/")[1:]):
+            problem = "has a . or .. segment in its path"
+    if problem:
+        return ["stack_public_url: %r %s: give https://host[:port][/path] (letters, digits and . _ ~ - in the path, "
+                "no trailing /); the gateway serves TLS only" % (url, problem)]
+    return []
+
+
+def api_key_errors(keys: Any, operator: Any) -> List[str]:
+    """What is wrong with ``stack_api_keys`` and ``stack_ops_key_name``, as the api_keys module would refuse it.
+
+    Checked before any change: a name reaches Nginx's key map and the gateway's policy, and the module that would
+    refuse it runs after the stack's directories are made. A key's value is never shown.
+    """
+    errors: List[str] = []
+    if not isinstance(operator, str) or not apikeys.NAME_RE.match(operator):
+        errors.append("stack_ops_key_name: %r must be 1-32 of a-z 0-9 _ - starting with a letter or digit" % (operator,))
+    if not isinstance(keys, list):
+        return errors + ["stack_api_keys: expected a list of {name, state, generation, keep_previous, key}, got %s"
+                         % type(keys).__name__]
+    for index, entry in enumerate(keys):
+        if not isinstance(entry, Mapping):
+            errors.append("stack_api_keys[%d]: expected a dict with a name, got %s" % (index, type(entry).__name__))
+        elif not isinstance(entry.get("name"), str) or not apikeys.NAME_RE.match(entry["name"]):
+            errors.append("stack_api_keys[%d].name: %r must be 1-32 of a-z 0-9 _ - starting with a letter or digit"
+                          % (index, entry.get("name")))
+    if not errors:
+        try:
+            apikeys.validate(keys)
+        except apikeys.ApiKeyError as err:
+            errors.append(re.sub(r"^keys\b", "stack_api_keys", str(err)))
+    return errors
 
 
 def error_collector(errors: List[str]) -> Callable[[Callable[[], Any]], None]:
@@ -416,8 +503,11 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
     """Every problem with the stack role's variables, each naming the variable and the value.
 
     Empty when the settings are safe to act on: paths that are absolute and not system
-    directories, a listen address and ports, pinned images, key names, Nginx limits and model
-    sources that cannot inject anything into a config file or a root command.
+    directories, a listen address and ports, pinned images, key names (each of ``stack_api_keys``
+    and ``stack_ops_key_name``, as the api_keys module checks them), Nginx limits (a body size
+    that is not 0, at most 1024m), the engine's start period (a Docker duration), the URL clients
+    are told (https), image archives, timeouts and model sources that cannot inject anything into
+    a config file, the Compose file or a root command.
     """
     errors: List[str] = []
     guard = error_collector(errors)
@@ -468,11 +558,12 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
     for name in ("stack_rate_limit", "stack_unauthenticated_rate_limit"):
         if not _RATE_RE.match(str(settings.get(name, "1r/s"))):
             errors.append("%s: %r is not a rate such as 10r/s or 600r/m" % (name, settings.get(name)))
-    if not _BODY_RE.match(str(settings.get("stack_max_body_size"))):
-        errors.append("stack_max_body_size: %r is not a size such as 16m" % (settings.get("stack_max_body_size"),))
-    names = [entry.get("name") for entry in settings.get("stack_api_keys") or [] if isinstance(entry, Mapping)]
-    if not any(entry.get("state", "present") == "present" for entry in settings.get("stack_api_keys") or []
-               if isinstance(entry, Mapping)):
+    errors.extend(max_body_errors(settings.get("stack_max_body_size")))
+    keys = settings.get("stack_api_keys")
+    errors.extend(api_key_errors(keys, settings.get("stack_ops_key_name")))
+    keys = keys if isinstance(keys, list) else []
+    names = [entry.get("name") for entry in keys if isinstance(entry, Mapping)]
+    if not any(entry.get("state", "present") == "present" for entry in keys if isinstance(entry, Mapping)):
         errors.append("stack_api_keys: no key is present: nobody could use the stack")
     generation = settings.get("stack_ops_key_generation", 1)
     if isinstance(generation, bool) or not isinstance(generation, int) or generation < 1:
@@ -481,6 +572,25 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
         errors.append("stack_ops_key_keep_previous: %r is not true or false" % (settings.get("stack_ops_key_keep_previous"),))
     if settings.get("stack_ops_key_name") in names:
         errors.append("stack_api_keys: %r is the role's own key; choose another name" % settings.get("stack_ops_key_name"))
+    start_period = settings.get("stack_engine_start_period", "10m")
+    if not isinstance(start_period, str) or not DOCKER_DURATION_RE.match(start_period):
+        errors.append("stack_engine_start_period: %r is not a Docker duration such as 30s, 10m or 1h30m"
+                      % (start_period,))
+    errors.extend(public_url_errors(settings.get("stack_public_url")))
+    archives = settings.get("stack_image_archives", [])
+    if not isinstance(archives, list):
+        errors.append("stack_image_archives: expected a list of paths on the host, got %r" % (archives,))
+    else:
+        for index, archive in enumerate(archives):
+            guard(lambda index=index, archive=archive: check_file_path(archive, "stack_image_archives[%d]" % index))
+    for name in ("stack_pull_timeout", "stack_wait_timeout"):
+        value = settings.get(name, 60)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TIMEOUT:
+            errors.append("%s: %r is not a whole number of seconds from 1 to %d (a week)" % (name, value, MAX_TIMEOUT))
+    cert_dir = settings.get("stack_verify_cert_dir")
+    if cert_dir not in (None, "") and (not isinstance(cert_dir, str) or not _CONTROLLER_PATH_RE.match(cert_dir)):
+        errors.append("stack_verify_cert_dir: %r must be a path of letters, digits and . _ ~ + - / only (the verify "
+                      "step prints it in a curl command)" % (cert_dir,))
     files = settings.get("stack_model_files") or {}
     if not isinstance(files, Mapping):
         errors.append("stack_model_files: expected a dict of model name -> {path|src|url, checksum}, got %r" % (files,))
@@ -535,7 +645,7 @@ def _model_file_errors(model: str, source: Any) -> List[str]:
         return ["%s.url: %r is not a plain http(s) URL" % (where, value)]
     if given[0] == "path" and not SAFE_PATH_RE.match(value):
         return ["%s.path: %r must be an absolute path of letters, digits and . _ - / only" % (where, value)]
-    if source.get("checksum") is not None and not re.match(r"^sha256:[a-f0-9]{64}$", str(source["checksum"])):
+    if source.get("checksum") is not None and not re.match(r"^sha256:[a-f0-9]{64}\Z", str(source["checksum"])):
         return ["%s.checksum: %r must be sha256:<64 hex digits>" % (where, source["checksum"])]
     return []
 

@@ -71,6 +71,54 @@ _UNSUPPORTED = ("restart", "pid", "security_opt", "container_name", "depends_on"
 MTAIL_PROGRAM = "prometheus/mtail/gateway.mtail"
 
 
+# An IPv4 address in dotted decimal, without leading zeros (as Docker reads an advertise address).
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+IPV4_RE = re.compile(r"^%s(?:\.%s){3}\Z" % (_OCTET, _OCTET))
+
+
+def _whole(value: Any) -> Optional[int]:
+    """A whole number given as one (or as its digits), else None; never a boolean."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.match(r"^[0-9]{1,9}\Z", value):
+        return int(value)
+    return None
+
+
+def settings_errors(settings: Mapping[str, Any]) -> List[str]:
+    """Every problem with the swarm role's own values that reach a node's Docker, the stack file or a path, each
+    naming the variable and the value; empty when all is well. (The gateway's settings are the stack role's,
+    checked by :func:`stack.settings_errors`; each model's name and GGUF path by the role's model check.)
+
+    :param settings: ``swarm_address`` (``swarm_advertise_addr``, or the node's default IPv4 address),
+        ``swarm_https_port``, ``swarm_wait_timeout`` and ``swarm_image_archives``.
+    """
+    errors: List[str] = []
+    address = settings.get("swarm_address")
+    if not isinstance(address, str) or not IPV4_RE.match(address):
+        errors.append("swarm_advertise_addr: %r is not an IPv4 address of the node (four numbers 0-255, no leading "
+                      "zeros; by default the node's default IPv4 address)" % (address,))
+    port = _whole(settings.get("swarm_https_port"))
+    if port is None or not 1 <= port <= 65535:
+        errors.append("swarm_https_port: %r is not a port number (1-65535)" % (settings.get("swarm_https_port"),))
+    wait = _whole(settings.get("swarm_wait_timeout"))
+    if wait is None or not 10 <= wait <= stack_utils.MAX_TIMEOUT:
+        errors.append("swarm_wait_timeout: %r is not a whole number of seconds from 10 to %d (a week)"
+                      % (settings.get("swarm_wait_timeout"), stack_utils.MAX_TIMEOUT))
+    archives = settings.get("swarm_image_archives", [])
+    if not isinstance(archives, list):
+        errors.append("swarm_image_archives: expected a list of paths on every node, got %r" % (archives,))
+    else:
+        for index, archive in enumerate(archives):
+            try:
+                stack_utils.check_file_path(archive, "swarm_image_archives[%d]" % index)
+            except PlanError as err:
+                errors.append(str(err))
+    return errors
+
+
 def model_slug(name: Any) -> str:
     """A model's name as it appears in service names and node labels: lower case, ``[a-z0-9-]``, at most 40."""
     if not isinstance(name, str) or not stack_utils.MODEL_NAME_RE.match(name):

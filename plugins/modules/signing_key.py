@@ -14,7 +14,11 @@ version_added: 0.2.0
 description:
   - Downloads an OpenPGP public key (armored or binary) and computes the fingerprint of each primary key in it, in
     Python, without gpg (RFC 9580, version 4 and 6 keys).
-  - When none of them is in O(fingerprints), fails naming what was found and what was expected, and writes nothing.
+  - apt trusts every key of the file, so each primary key in it must be in O(fingerprints); when one is not, fails
+    naming what was found and what was expected, and writes nothing. (Pinning several fingerprints lets a publisher's
+    key rotate; a file need not hold all of them.)
+  - An armored file must hold one armored block and nothing but white space around it (a second block or other text
+    is refused); a file that cannot be read as OpenPGP, a cut one included, is refused as well.
   - Otherwise writes the key to O(dest) (mode 0644), changed only when its content differs, for an apt source's
     C(Signed-By).
 author:
@@ -66,10 +70,26 @@ fingerprints:
 
 import os
 import tempfile
+from typing import List
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url, url_argument_spec
 from ansible_collections.frontier.llm.plugins.module_utils.openpgp import OpenPGPError, fingerprints, normalize
+
+
+def unpinned(found: List[str], wanted: List[str]) -> str:
+    """Why the keys ``found`` in a file may not be installed when ``wanted`` are pinned; empty when each one is pinned.
+
+    apt trusts every key of a Signed-By file: one pinned key beside another that is not would let the other sign the
+    repository.
+    """
+    others = [fingerprint for fingerprint in found if fingerprint not in wanted]
+    if not others:
+        return ""
+    if len(others) == len(found) == 1:
+        return "the key's fingerprint is %s, not the pinned %s" % (found[0], ", ".join(wanted))
+    return ("the file holds %d keys (%s) and %s %s not pinned (fingerprints: %s); apt would trust every key in it"
+            % (len(found), ", ".join(found), ", ".join(others), "is" if len(others) == 1 else "are", ", ".join(wanted)))
 
 
 def main() -> None:
@@ -95,10 +115,10 @@ def main() -> None:
     try:
         found = fingerprints(data)
     except OpenPGPError as err:
-        module.fail_json(msg="%s: %s" % (module.params["url"], err))
-    if not set(found) & set(wanted):
-        module.fail_json(msg="%s: the key's fingerprint is %s, not the pinned %s; nothing was installed"
-                         % (module.params["url"], ", ".join(found), ", ".join(wanted)), fingerprints=found)
+        module.fail_json(msg="%s: %s; nothing was installed" % (module.params["url"], err))
+    problem = unpinned(found, wanted)
+    if problem:
+        module.fail_json(msg="%s: %s; nothing was installed" % (module.params["url"], problem), fingerprints=found)
     dest = module.params["dest"]
     current = None
     if os.path.exists(dest):

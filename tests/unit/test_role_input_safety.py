@@ -1,9 +1,14 @@
-"""Input the docker_engine, linux_tuning and macos roles must refuse before they change anything.
+"""Input the docker_engine, linux_tuning, macos, stack and swarm roles must refuse before they change anything.
 
 0.1.0 accepted a bare ``host:port`` in daemon.json's ``hosts`` (dockerd reads it as TCP), wrote
 zeros over any ``linux_tuning_swapfile_path`` (``/etc/passwd`` included), put any
 ``linux_tuning_cpu_governor`` into a root unit's ``ExecStart``, created an account for a
 misspelt ``docker_engine_users`` entry, and let the native Ollama listen on every interface.
+0.2.0's stack role let through an operator key name that closes Nginx's quoted string
+(``stack_ops_key_name``), key names that only the api_keys module refused (after the stack's
+directories were made), a start period Compose cannot read, any URL as the one clients are told,
+``stack_max_body_size: 0`` (no limit on request bodies in Nginx), and archive paths, timeouts and a
+certificate directory without any pattern; the swarm role took 300.0.0.1 as an address.
 
 Each refusal case applies the role to this machine in check mode with the bad value (Ansible
 checks the argument spec first, then the role's own checks in tasks/validate.yml run) and
@@ -20,9 +25,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 import yaml
@@ -52,15 +58,24 @@ class Run:
         raise AssertionError("no task failed:\n" + self.output[-3000:])
 
 
-def run_role(role: str, checks_only: bool = False, **role_vars: Any) -> Run:
-    """Apply ``role`` to this machine in check mode (only its checks with ``checks_only``)."""
+def run_role(role: str, checks_only: bool = False, groups: Optional[List[str]] = None, **role_vars: Any) -> Run:
+    """Apply ``role`` to this machine in check mode (only its checks with ``checks_only``).
+
+    :param groups: inventory groups the host is in (the swarm role's managers and workers).
+    """
     extra = dict(role_vars, test_tasks_from="validate" if checks_only else "main")
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", HOST + ",", "-c", "local",
-                           "--check", "-e", "ansible_python_interpreter=" + sys.executable,
-                           str(ROOT / "tests/unit/playbooks" / ("%s_role.yml" % role)), "-e", json.dumps(extra)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    with tempfile.TemporaryDirectory() as directory:
+        inventory = HOST + ","
+        if groups:
+            inventory = str(Path(directory) / "inventory.yml")
+            Path(inventory).write_text(json.dumps({"all": {"children": {
+                group: {"hosts": {HOST: {}}} for group in groups}}}))
+        proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, "-c", "local",
+                               "--check", "-e", "ansible_python_interpreter=" + sys.executable,
+                               str(ROOT / "tests/unit/playbooks" / ("%s_role.yml" % role)), "-e", json.dumps(extra)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     try:
         report = json.loads(proc.stdout)
     except ValueError:
@@ -313,3 +328,187 @@ def test_native_ollama_beyond_loopback_is_refused(host: str) -> None:
 def test_native_ollama_address_is_accepted(host: str, allow: bool) -> None:
     assert_accepted(run_role("macos", checks_only=True, ansible_facts=MAC, macos_ollama_native=True,
                              macos_ollama_host=host, macos_ollama_allow_network=allow))
+
+
+# stack: every value that reaches nginx.conf, the Compose file, a path on the host or a root command has a pattern,
+# checked in tasks/validate.yml (frontier.llm.stack_errors) before the stack's directories are made.
+
+def stack_plan() -> Dict[str, Any]:
+    """A plan the stack serves (Ollama, one model)."""
+    from ansible_collections.frontier.llm.plugins.module_utils.planner import resource_plan
+    from test_planner import linux
+    return resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
+
+
+def good_stack_settings() -> Dict[str, Any]:
+    """stack_settings as roles/stack/vars/main.yml assembles them, with the role's defaults."""
+    defaults = yaml.safe_load((ROOT / "roles/stack/defaults/main.yml").read_text())
+    names = yaml.safe_load((ROOT / "roles/stack/vars/main.yml").read_text())["stack_settings"]
+    return {name: defaults[name] for name in names}
+
+
+STACK_REFUSALS = [
+    ("stack_ops_key_name", 'ops" ; include /etc/passwd; "', "stack_ops_key_name", "a-z 0-9"),
+    ("stack_api_keys", [{"name": "default"}, {"name": 'x"; include /etc/passwd; "'}], "stack_api_keys[1].name", "a-z 0-9"),
+    ("stack_api_keys", [{"name": "Ops Team"}], "stack_api_keys[0].name", "Ops Team"),
+    ("stack_engine_start_period", "soon", "stack_engine_start_period", "soon"),
+    ("stack_engine_start_period", "10 m", "stack_engine_start_period", "1h30m"),
+    ("stack_public_url", "ftp://x", "stack_public_url", "ftp://x"),
+    ("stack_public_url", "http://llm.example.com", "stack_public_url", "https://"),
+    ("stack_public_url", "https://llm.example.com/$(id)", "stack_public_url", "$(id)"),
+    ("stack_public_url", "https://llm.example.com:99999", "stack_public_url", "99999"),
+    ("stack_max_body_size", 0, "stack_max_body_size", "unlimited"),
+    ("stack_max_body_size", "0k", "stack_max_body_size", "unlimited"),
+    ("stack_max_body_size", "2048m", "stack_max_body_size", "1024m"),
+    ("stack_image_archives", ["images.tar"], "stack_image_archives[0]", "images.tar"),
+    ("stack_image_archives", ["/srv/images.tar; rm -rf /"], "stack_image_archives[0]", "rm -rf"),
+    ("stack_verify_cert_dir", "certs; rm -rf ~", "stack_verify_cert_dir", "rm -rf"),
+    ("stack_pull_timeout", 0, "stack_pull_timeout", "0"),
+    ("stack_wait_timeout", -5, "stack_wait_timeout", "-5"),
+]
+
+
+@pytest.mark.parametrize("variable, value, named, word", STACK_REFUSALS,
+                         ids=["%s=%r" % (case[0], case[1]) for case in STACK_REFUSALS])
+def test_stack_value_that_reaches_nginx_or_compose_is_refused_before_any_change(variable: str, value: Any,
+                                                                                named: str, word: str) -> None:
+    run = run_role("stack", planner_plan=stack_plan(), stack_port_check=False, **{variable: value})
+    assert_refused(run, "stack", named, word)
+    assert "Create the stack's directories" not in [name for name, _result in run.tasks]
+
+
+def test_stack_safe_values_are_accepted() -> None:
+    assert_accepted(run_role("stack", checks_only=True, planner_plan=stack_plan(), stack_port_check=False,
+                             stack_ops_key_name="ops-2", stack_api_keys=[{"name": "team-a_1"}, {"name": "b"}],
+                             stack_engine_start_period="1h30m", stack_public_url="https://llm.example.com:8443/gw",
+                             stack_max_body_size="1024m", stack_image_archives=["/srv/images/stack.tar"],
+                             stack_verify_cert_dir="plans/certs", stack_pull_timeout=7200, stack_wait_timeout=60))
+
+
+@pytest.mark.parametrize("variable, value, named", [(case[0], case[1], case[2]) for case in STACK_REFUSALS] + [
+    ("stack_public_url", "https://llm.example.com/", "stack_public_url"),
+    ("stack_public_url", "https://llm.example.com/a/../b", "stack_public_url"),
+    ("stack_public_url", "https://[::1", "stack_public_url"),
+    ("stack_public_url", "https://[fe80::zz]", "stack_public_url"),
+    ("stack_public_url", "https://999.1.1.1", "stack_public_url"),
+    ("stack_public_url", "https://llm.example.com:0", "stack_public_url"),
+    ("stack_public_url", "https://user@llm.example.com", "stack_public_url"),
+    ("stack_public_url", "https://llm.example.com/?x=1", "stack_public_url"),
+    ("stack_public_url", "https://llm.example.com\nX-Injected: 1", "stack_public_url"),
+    ("stack_max_body_size", "1g", "stack_max_body_size"),
+    ("stack_max_body_size", "1048577k", "stack_max_body_size"),
+    ("stack_max_body_size", "-1", "stack_max_body_size"),
+    ("stack_max_body_size", True, "stack_max_body_size"),
+    ("stack_max_body_size", "16m;", "stack_max_body_size"),
+    ("stack_engine_start_period", 600, "stack_engine_start_period"),
+    ("stack_engine_start_period", "", "stack_engine_start_period"),
+    ("stack_engine_start_period", "1.5h", "stack_engine_start_period"),
+    ("stack_engine_start_period", "10m\nprivileged: true", "stack_engine_start_period"),
+    ("stack_ops_key_name", "", "stack_ops_key_name"),
+    ("stack_ops_key_name", None, "stack_ops_key_name"),
+    ("stack_ops_key_name", "Frontier-Ops", "stack_ops_key_name"),
+    ("stack_api_keys", [{"name": "a" * 33}], "stack_api_keys[0].name"),
+    ("stack_api_keys", [{"name": "a"}, {"name": "a"}], "stack_api_keys[1].name"),
+    ("stack_api_keys", [{"name": "a", "state": "gone"}], "stack_api_keys[a].state"),
+    ("stack_api_keys", [{"name": "a", "key": 'k" ; include /etc/passwd; "k'}], "stack_api_keys[a].key"),
+    ("stack_api_keys", ["default"], "stack_api_keys[0]"),
+    ("stack_api_keys", {"name": "default"}, "stack_api_keys"),
+    ("stack_image_archives", "/srv/images.tar", "stack_image_archives"),
+    ("stack_image_archives", ["/srv/../etc/shadow"], "stack_image_archives[0]"),
+    ("stack_image_archives", ["/srv/images.tar\n"], "stack_image_archives[0]"),
+    ("stack_verify_cert_dir", "/tmp/certs\n", "stack_verify_cert_dir"),
+    ("stack_pull_timeout", "3600", "stack_pull_timeout"),
+    ("stack_pull_timeout", True, "stack_pull_timeout"),
+    ("stack_wait_timeout", 10 ** 9, "stack_wait_timeout"),
+])
+def test_stack_errors_name_each_unsafe_value(variable: str, value: Any, named: str) -> None:
+    from ansible_collections.frontier.llm.plugins.module_utils.stack import settings_errors
+    settings = good_stack_settings()
+    assert settings_errors(settings, stack_plan()) == []
+    settings[variable] = value
+    errors = settings_errors(settings, stack_plan())
+    assert any(error.startswith(named + ":") for error in errors), errors
+    assert "k\" ; include" not in " ".join(errors)  # a key's value is never shown
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("stack_public_url", None), ("stack_public_url", ""), ("stack_public_url", "https://llm.example.com"),
+    ("stack_public_url", "https://10.0.0.5"), ("stack_public_url", "https://[::1]:8443"),
+    ("stack_public_url", "https://LLM.example.com:443/a/b-c_d.e~f"),
+    ("stack_max_body_size", "16m"), ("stack_max_body_size", "16M"), ("stack_max_body_size", "512k"),
+    ("stack_max_body_size", "1048576"), ("stack_max_body_size", 1048576), ("stack_max_body_size", "1024m"),
+    ("stack_engine_start_period", "10m"), ("stack_engine_start_period", "90s"), ("stack_engine_start_period", "0s"),
+    ("stack_engine_start_period", "1h30m"), ("stack_engine_start_period", "500ms"),
+    ("stack_image_archives", []), ("stack_image_archives", ["/srv/a.tar", "/mnt/usb/b.tar.gz"]),
+    ("stack_verify_cert_dir", None), ("stack_verify_cert_dir", "~/frontier/plans/certs"),
+    ("stack_ops_key_name", "ops"), ("stack_api_keys", [{"name": "0-a_b"}, {"name": "x", "state": "absent"}]),
+])
+def test_stack_errors_accept_safe_values(variable: str, value: Any) -> None:
+    from ansible_collections.frontier.llm.plugins.module_utils.stack import settings_errors
+    settings = good_stack_settings()
+    settings[variable] = value
+    assert settings_errors(settings, stack_plan()) == []
+
+
+def test_every_stack_variable_that_reaches_a_file_or_command_is_checked() -> None:
+    # What tasks/validate.yml passes to stack_errors: every variable of the role but the switches, the prompt (a
+    # JSON value in one request) and the Swarm's own.
+    spec = yaml.safe_load((ROOT / "roles/stack/meta/argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    checked = set(yaml.safe_load((ROOT / "roles/stack/vars/main.yml").read_text())["stack_settings"])
+    switches = {name for name, option in spec.items() if option["type"] == "bool"}
+    assert set(spec) - checked - switches == {"stack_verify_prompt"}
+
+
+# swarm: its own values that reach the stack file, a node's Docker or a path are checked as the stack's are.
+
+SWARM_GROUPS = ["swarm_managers", "swarm_workers"]
+SWARM_MODELS = [{"name": "smollm2", "gguf": "/srv/frontier-test/smollm2.gguf"}]
+
+
+@pytest.mark.parametrize("variable, value, named, word", [
+    ("swarm_advertise_addr", "300.0.0.1", "swarm_advertise_addr", "300.0.0.1"),
+    ("swarm_image_archives", ["images.tar"], "swarm_image_archives[0]", "images.tar"),
+    ("stack_engine_start_period", "soon", "stack_engine_start_period", "soon"),
+    ("stack_public_url", "http://llm.example.com", "stack_public_url", "https://"),
+    ("stack_ops_key_name", 'ops" ; include /etc/passwd; "', "stack_ops_key_name", "a-z 0-9"),
+])
+def test_swarm_value_is_refused_before_any_change(variable: str, value: Any, named: str, word: str) -> None:
+    role_vars = {"swarm_advertise_addr": "10.0.0.5", "swarm_models": SWARM_MODELS, variable: value}
+    run = run_role("swarm", groups=SWARM_GROUPS, **role_vars)
+    assert_refused(run, "swarm", named, word)
+
+
+@pytest.mark.parametrize("variable, value, named", [
+    ("swarm_address", "300.0.0.1", "swarm_advertise_addr"), ("swarm_address", "10.0.0.05", "swarm_advertise_addr"),
+    ("swarm_address", "", "swarm_advertise_addr"), ("swarm_address", "10.0.0.5 --force", "swarm_advertise_addr"),
+    ("swarm_https_port", "443.5", "swarm_https_port"), ("swarm_https_port", 0, "swarm_https_port"),
+    ("swarm_https_port", True, "swarm_https_port"), ("swarm_wait_timeout", 0, "swarm_wait_timeout"),
+    ("swarm_wait_timeout", "600; x", "swarm_wait_timeout"), ("swarm_image_archives", "/srv/a.tar", "swarm_image_archives"),
+    ("swarm_image_archives", ["/srv/a.tar", "/srv/../b.tar"], "swarm_image_archives[1]"),
+])
+def test_swarm_errors_name_each_unsafe_value(variable: str, value: Any, named: str) -> None:
+    from ansible_collections.frontier.llm.plugins.module_utils.swarm import settings_errors
+    good = {"swarm_address": "10.0.0.5", "swarm_https_port": 443, "swarm_wait_timeout": 600,
+            "swarm_image_archives": ["/srv/images/stack.tar"]}
+    assert settings_errors(good) == []
+    errors = settings_errors(dict(good, **{variable: value}))
+    assert any(error.startswith(named + ":") for error in errors), errors
+
+
+@pytest.mark.parametrize("variable, value, named", [
+    ("stack_root", "/opt/frontier-llm\n", "stack_root"), ("stack_rate_limit", "10r/s\n", "stack_rate_limit"),
+    ("stack_max_body_size", "16m\n", "stack_max_body_size"), ("stack_ops_key_name", "ops\n", "stack_ops_key_name"),
+    ("stack_api_keys", [{"name": "a\n"}], "stack_api_keys[0].name"),
+    ("stack_images", {"ollama": "ollama/ollama:0.13.4\n", "nginx": "nginx:1.28.0"}, "stack_images.ollama"),
+    ("stack_tls_extra_names", ["DNS:gw.example.com\n"], "stack_tls_extra_names"),
+    ("stack_prometheus_retention_time", "15d\n", "stack_prometheus_retention_time"),
+    ("stack_engine_start_period", "10m\n", "stack_engine_start_period"),
+    ("stack_public_url", "https://llm.example.com\n", "stack_public_url"),
+])
+def test_a_trailing_newline_is_not_matched_as_the_end(variable: str, value: Any, named: str) -> None:
+    # Python's $ also matches before a final newline: every pattern ends with \Z instead.
+    from ansible_collections.frontier.llm.plugins.module_utils.stack import settings_errors
+    settings = good_stack_settings()
+    settings[variable] = value
+    errors = settings_errors(settings, stack_plan())
+    assert any(error.startswith(named + ":") for error in errors), errors
