@@ -389,7 +389,8 @@ def _publish_host(address: str) -> str:
 _RATE_RE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]\Z")
 # Nginx's client_max_body_size: bytes, or k / m (either case); 0 would lift the limit.
 _BODY_RE = re.compile(r"^([0-9]{1,10})([kKmM]?)\Z")
-MAX_BODY_BYTES = 1024 * 1024 * 1024
+# The gateway holds each request's whole body in memory (router.js reads it): a few at once must fit its limit.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~%/+:=?&-]*\Z")
 # A duration as Docker reads it (Go's time.ParseDuration, Compose's start_period): whole numbers with units, such as
 # 90s, 10m or 1h30m.
@@ -433,7 +434,7 @@ def max_body_errors(value: Any) -> List[str]:
     if size == 0:
         return ["stack_max_body_size: %r would make Nginx's request bodies unlimited; give a size such as 16m" % (value,)]
     if size > MAX_BODY_BYTES:
-        return ["stack_max_body_size: %r is more than 1024m; Nginx holds a request's whole body in memory" % (value,)]
+        return ["stack_max_body_size: %r is more than 64m; the gateway holds a request's whole body in memory" % (value,)]
     return []
 
 

@@ -359,7 +359,7 @@ STACK_REFUSALS = [
     ("stack_public_url", "https://llm.example.com:99999", "stack_public_url", "99999"),
     ("stack_max_body_size", 0, "stack_max_body_size", "unlimited"),
     ("stack_max_body_size", "0k", "stack_max_body_size", "unlimited"),
-    ("stack_max_body_size", "2048m", "stack_max_body_size", "1024m"),
+    ("stack_max_body_size", "65m", "stack_max_body_size", "64m"),
     ("stack_image_archives", ["images.tar"], "stack_image_archives[0]", "images.tar"),
     ("stack_image_archives", ["/srv/images.tar; rm -rf /"], "stack_image_archives[0]", "rm -rf"),
     ("stack_verify_cert_dir", "certs; rm -rf ~", "stack_verify_cert_dir", "rm -rf"),
@@ -381,7 +381,7 @@ def test_stack_safe_values_are_accepted() -> None:
     assert_accepted(run_role("stack", checks_only=True, planner_plan=stack_plan(), stack_port_check=False,
                              stack_ops_key_name="ops-2", stack_api_keys=[{"name": "team-a_1"}, {"name": "b"}],
                              stack_engine_start_period="1h30m", stack_public_url="https://llm.example.com:8443/gw",
-                             stack_max_body_size="1024m", stack_image_archives=["/srv/images/stack.tar"],
+                             stack_max_body_size="64m", stack_image_archives=["/srv/images/stack.tar"],
                              stack_verify_cert_dir="plans/certs", stack_pull_timeout=7200, stack_wait_timeout=60))
 
 
@@ -436,7 +436,7 @@ def test_stack_errors_name_each_unsafe_value(variable: str, value: Any, named: s
     ("stack_public_url", "https://10.0.0.5"), ("stack_public_url", "https://[::1]:8443"),
     ("stack_public_url", "https://LLM.example.com:443/a/b-c_d.e~f"),
     ("stack_max_body_size", "16m"), ("stack_max_body_size", "16M"), ("stack_max_body_size", "512k"),
-    ("stack_max_body_size", "1048576"), ("stack_max_body_size", 1048576), ("stack_max_body_size", "1024m"),
+    ("stack_max_body_size", "1048576"), ("stack_max_body_size", 1048576), ("stack_max_body_size", "64m"),
     ("stack_engine_start_period", "10m"), ("stack_engine_start_period", "90s"), ("stack_engine_start_period", "0s"),
     ("stack_engine_start_period", "1h30m"), ("stack_engine_start_period", "500ms"),
     ("stack_image_archives", []), ("stack_image_archives", ["/srv/a.tar", "/mnt/usb/b.tar.gz"]),
