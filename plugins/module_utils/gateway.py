@@ -38,6 +38,15 @@ _SEGMENT = "[A-Za-z0-9._:+@-]+"
 # engine -> [(methods, path regex, access, json body)]. Regexes are anchored by policy(); keep them plain (njs
 # compiles them with JavaScript's RegExp).
 Route = Tuple[Tuple[str, ...], str, str, bool]
+# The OpenAI- and Anthropic-style inference routes and the model list, as llama-server and mistral.rs both serve them.
+_INFERENCE: List[Route] = [
+    (("POST",), "/v1/chat/completions", USER, True),
+    (("POST",), "/v1/completions", USER, True),
+    (("POST",), "/v1/embeddings", USER, True),
+    (("POST",), "/v1/messages", USER, True),
+    (("POST",), "/v1/messages/count_tokens", USER, True),
+    (("GET",), "/v1/models", USER, False),
+]
 ROUTES: Dict[str, List[Route]] = {
     # Ollama, server/routes.go (GenerateRoutes). Inference, the listing and the model's card for every key; the
     # model store (pull, push, create, copy, delete, blobs) for the operator. Not at all: the account and cloud
@@ -66,13 +75,7 @@ ROUTES: Dict[str, List[Route]] = {
     ],
     # llama.cpp's llama-server (tools/server/server.cpp): the OpenAI- and Anthropic-style inference routes and
     # the listing for every key; its slots, properties, metrics and LoRA adapters for the operator.
-    "llamacpp": [
-        (("POST",), "/v1/chat/completions", USER, True),
-        (("POST",), "/v1/completions", USER, True),
-        (("POST",), "/v1/embeddings", USER, True),
-        (("POST",), "/v1/messages", USER, True),
-        (("POST",), "/v1/messages/count_tokens", USER, True),
-        (("GET",), "/v1/models", USER, False),
+    "llamacpp": _INFERENCE + [
         (("POST",), "/tokenize", USER, True),
         (("POST",), "/detokenize", USER, True),
         (("GET",), "/health", USER, False),
@@ -85,13 +88,7 @@ ROUTES: Dict[str, List[Route]] = {
     ],
     # mistral.rs (mistralrs-server-core's router): inference and the listing for every key; unloading,
     # reloading and tuning models and the system routes for the operator.
-    "mistralrs": [
-        (("POST",), "/v1/chat/completions", USER, True),
-        (("POST",), "/v1/completions", USER, True),
-        (("POST",), "/v1/embeddings", USER, True),
-        (("POST",), "/v1/messages", USER, True),
-        (("POST",), "/v1/messages/count_tokens", USER, True),
-        (("GET",), "/v1/models", USER, False),
+    "mistralrs": _INFERENCE + [
         (("GET",), "/health", USER, False),
         (("GET",), "/metrics", OPERATOR, False),
         (("POST",), "/v1/models/unload", OPERATOR, True),
