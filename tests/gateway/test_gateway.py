@@ -112,6 +112,19 @@ def test_a_smaller_context_and_keep_alive_become_the_plans(ollama: Any) -> None:
     assert entry["key_name"] == "alice"
 
 
+def test_a_field_given_twice_reaches_the_engine_once_as_checked(ollama: Any) -> None:
+    """JSON.parse keeps the last of two equal keys, a Go or Rust parser may keep the first: the engine gets the body
+    written anew from what was checked, so the first value never reaches it."""
+    ollama.recorded()
+    raw = b'{"model": "smollm2", "prompt": "hi", "options": {"num_ctx": 131072, "num_ctx": 1024}}'
+    assert ollama.request("POST", "/api/generate", "alice", raw_body=raw)[0] == 200
+    (entry,) = ollama.recorded()
+    assert "131072" not in entry["body"] and json.loads(entry["body"])["options"] == {"num_ctx": 2048}
+    status, _answer = ollama.request("POST", "/api/generate", "alice",
+                                     raw_body=b'{"model": "smollm2", "options": {"num_ctx": 1024, "num_ctx": 131072}}')
+    assert status == 400 and ollama.recorded() == []
+
+
 def test_the_operator_key_is_exempt(ollama: Any) -> None:
     ollama.recorded()
     body = {"model": "smollm2", "prompt": "", "keep_alive": 0, "options": {"num_ctx": 131072}}

@@ -6,8 +6,8 @@
 //   - a (method, raw path) on no allowlist of the engine: 404; an operator's route with another key: 403;
 //   - a user key's JSON body: must be a JSON object (400), and the fields the plan pins are refused (400,
 //     naming the field and the planned value) or replaced by the plan's value;
-//   - then the request goes to the location that passes it on (with the rewritten body when a field was
-//     replaced), after the model it names is stored for the Swarm's routing map.
+//   - then the request goes to the location that passes it on (a user's body on a route with rules as it was
+//     checked, written anew), after the model it names is stored for the Swarm's routing map.
 import policy from 'policy.js';
 
 // The routes' patterns, compiled once with the configuration.
@@ -46,11 +46,10 @@ function holder(body, field) {
     return isObject(node) ? node : null;
 }
 
-// Apply the policy's field rules to a user's body: {error: message} or {changed: bool}.
+// Apply the policy's field rules to a user's body (in place): an error message, or null.
 function check(doc, body, model) {
     var planned = Object.prototype.hasOwnProperty.call(doc.context.models, model)
         ? doc.context.models[model] : doc.context['default'];
-    var changed = false;
     for (var i = 0; i < doc.rules.length; i++) {
         var rule = doc.rules[i];
         var place = holder(body, rule.field);
@@ -61,27 +60,23 @@ function check(doc, body, model) {
         var name = rule.field.join('.');
         var value = place[key];
         if (rule.kind === 'refuse') {
-            return {error: name + ' is set by the host\'s plan; a request cannot change it'};
+            return name + ' is set by the host\'s plan; a request cannot change it';
         }
         if (rule.kind === 'max' && (typeof value !== 'number' || value > rule.value)) {
-            return {error: name + ' must be a number of at most ' + rule.value};
+            return name + ' must be a number of at most ' + rule.value;
         }
         if (rule.kind === 'context') {
             if (typeof value !== 'number' || value % 1 !== 0 || value > planned) {
-                return {error: name + ' may be at most ' + planned + ', the context the host\'s plan sized the '
-                        + 'engine\'s memory for'};
+                return name + ' may be at most ' + planned + ', the context the host\'s plan sized the engine\'s '
+                    + 'memory for';
             }
-            if (value !== planned) {
-                place[key] = planned;
-                changed = true;
-            }
+            place[key] = planned;
         }
-        if (rule.kind === 'set' && value !== rule.value) {
+        if (rule.kind === 'set') {
             place[key] = rule.value;
-            changed = true;
         }
     }
-    return {changed: changed};
+    return null;
 }
 
 function handle(r) {
@@ -109,7 +104,7 @@ function handle(r) {
         return;
     }
     var model = '';
-    var changed = false;
+    var rewritten = false;
     if (route.json && (!operator || doc.route_by_model)) {
         var body;
         try {
@@ -126,19 +121,19 @@ function handle(r) {
             model = body.model;
         }
         if (!operator && route.rules) {
-            var outcome = check(doc, body, model);
-            if (outcome.error) {
-                reply(r, 400, outcome.error);
+            var refused = check(doc, body, model);
+            if (refused !== null) {
+                reply(r, 400, refused);
                 return;
             }
-            changed = outcome.changed;
-        }
-        if (changed) {
+            // The engine gets the body as checked here, written anew: a field given twice (JSON.parse keeps the
+            // last, another parser may keep the first) or any other spelling cannot carry a value past the rules.
+            rewritten = true;
             r.variables.frontier_body = JSON.stringify(body);
         }
     }
     r.variables.frontier_model = model;
-    r.internalRedirect(route.target || (changed ? '@frontier_engine_rewritten' : '@frontier_engine'));
+    r.internalRedirect(route.target || (rewritten ? '@frontier_engine_rewritten' : '@frontier_engine'));
 }
 
 export default {handle};
