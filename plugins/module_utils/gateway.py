@@ -103,7 +103,9 @@ ROUTES: Dict[str, List[Route]] = {
 # Request fields a user key may not set as it likes: engine -> [(field, kind, value)]. ``context`` caps at the
 # named model's planned context and otherwise sets it to that (any other value makes Ollama reload the model);
 # ``plan`` replaces the value with the plan's setting; ``refuse`` refuses any value; ``max`` refuses a value
-# above ``value``. A field is a dotted path into the JSON body.
+# above ``value``, ``max_or_bool`` one that is neither a boolean nor a number up to ``value``; ``tools`` refuses a
+# tool whose ``type`` is not one of ``value`` (server-side tools). A field is a dotted path into the JSON body; a
+# null is as good as absent.
 Field = Tuple[str, str, Any]
 FIELDS: Dict[str, List[Field]] = {
     # Ollama (api/types.go, server/sched.go needsReload): a different num_ctx, num_batch, num_gpu, main_gpu,
@@ -122,11 +124,14 @@ FIELDS: Dict[str, List[Field]] = {
     ],
     # llama-server (tools/server, params_from_json): a request can pick the slot it runs in (another request's
     # cached prompt) and apply LoRA adapters to itself; n_probs returns that many candidates per token.
-    # n_cmpl (alias n) runs that many completions at once, up to every slot.
+    # n_cmpl (alias n) runs that many completions at once, up to every slot; top_logprobs and logprobs are n_probs
+    # under their OpenAI names.
     "llamacpp": [
         ("id_slot", "refuse", None),
         ("lora", "refuse", None),
         ("n_probs", "max", 20),
+        ("top_logprobs", "max", 20),
+        ("logprobs", "max_or_bool", 20),
         ("n_cmpl", "max", 1),
         ("n", "max", 1),
     ],
@@ -140,11 +145,21 @@ FIELDS: Dict[str, List[Field]] = {
         ("code_execution_permission", "refuse", None),
         ("files", "refuse", None),
         ("session_id", "refuse", None),
+        ("enable_code_execution", "refuse", None),
+        ("max_tool_rounds", "refuse", None),
+        ("tools", "tools", ["function", "custom"]),
         ("n", "max", 1),
         ("best_of", "max", 1),
         ("top_logprobs", "max", 20),
     ],
 }
+
+# Engines whose JSON decoder matches field names without regard to case (Go's encoding/json, Unicode folding
+# included): engine -> the objects (dotted paths, "" for the body) whose every key must be spelled as the engine's
+# own fields are (lower case, digits, _), or "Options" or "Keep_Alive" would carry a value past the rules.
+CANONICAL_KEYS: Dict[str, List[str]] = {"ollama": ["", "options"]}
+CANONICAL_KEY_RE = "^[a-z0-9_]+$"
+
 
 def routes(engine: str) -> List[Route]:
     """The allowlist of ``engine``; raise naming the engine when the gateway has none for it."""
@@ -170,7 +185,7 @@ def _rules(engine: str, plan_settings: Mapping[str, Any]) -> List[Dict[str, Any]
         rule: Dict[str, Any] = {"field": field.split("."), "kind": kind}
         if kind == "plan":
             rule = {"field": field.split("."), "kind": "set", "value": plan_settings[value]}
-        elif kind == "max":
+        elif kind in ("max", "max_or_bool", "tools"):
             rule["value"] = value
         rules.append(rule)
     return rules
@@ -203,6 +218,9 @@ def policy(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool 
     table: List[Dict[str, Any]] = []
     names = sorted(contexts)
     for methods, pattern, access, json_body in table_source:
+        if models_list and not json_body and pattern != "/v1/models":
+            # Routed by the model a body names, the Swarm gateway has no engine for a request without one.
+            continue
         entry: Dict[str, Any] = {"methods": list(methods), "path": "^%s$" % pattern, "access": access,
                                  "json": json_body}
         if json_body and access == USER and rules:
@@ -220,16 +238,12 @@ def policy(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool 
         "operator": operator,
         "routes": table,
         "rules": rules,
+        "canonical_keys": [[part for part in place.split(".") if part] for place in CANONICAL_KEYS.get(engine, [])],
+        "canonical_key": CANONICAL_KEY_RE,
         # The smallest planned context stands for a model the plans do not name (the engine refuses it anyway).
         "context": {"models": contexts, "default": min(contexts.values()) if contexts else int(plans[0]["settings"]["ctx"])},
         "route_by_model": bool(models_list),
     }
-
-
-def documentation(engine: str) -> List[Dict[str, str]]:
-    """The allowlist as rows for the README: method(s), path, who may use it."""
-    return [{"methods": " ".join(methods), "path": pattern, "access": access}
-            for methods, pattern, access, _json in routes(engine)]
 
 
 def policy_module(plans: Sequence[Mapping[str, Any]], operator: str, models_list: bool = False,

@@ -125,6 +125,46 @@ def test_a_field_given_twice_reaches_the_engine_once_as_checked(ollama: Any) -> 
     assert status == 400 and ollama.recorded() == []
 
 
+@pytest.mark.parametrize("raw", [
+    b'{"model": "smollm2", "Options": {"num_ctx": 131072}}',
+    b'{"model": "smollm2", "options": {"num_ctx": 1}, "OPTIONS": {"num_ctx": 131072}}',
+    b'{"model": "smollm2", "prompt": "", "Keep_Alive": 0}',
+    '{"model": "smollm2", "prompt": "", "\u212aeep_alive": -1}'.encode(),
+    b'{"model": "smollm2", "options": {"Num_Gpu": 0}}',
+])
+def test_a_field_spelt_in_another_case_is_refused(ollama: Any, raw: bytes) -> None:
+    """Ollama's Go decoder matches field names without regard to case (Unicode folding too): another spelling of a
+    pinned field would reach it unchecked."""
+    ollama.recorded()
+    status, answer = ollama.request("POST", "/api/generate", "alice", raw_body=raw)
+    assert status == 400 and "not a field name" in answer["error"], answer
+    assert ollama.recorded() == []
+
+
+def test_null_is_as_good_as_absent(ollama: Any) -> None:
+    ollama.recorded()
+    body = {"model": "smollm2", "prompt": "hi", "keep_alive": None, "options": {"num_ctx": None}}
+    assert ollama.request("POST", "/api/generate", "alice", body)[0] == 200
+    assert len(ollama.recorded()) == 1
+
+
+def test_without_a_key_the_body_is_never_read(ollama: Any) -> None:
+    """The 401 comes before the body: a client announcing a large body and sending none gets it at once (a gateway
+    that read the body first would wait for it until its timeout)."""
+    import socket
+    import ssl as ssl_module
+
+    raw = socket.create_connection(("127.0.0.1", ollama.port), timeout=5)
+    with ollama.context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"POST /api/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 900000\r\n\r\n")
+        try:
+            head = tls.recv(200)
+        except (socket.timeout, ssl_module.SSLError) as err:
+            raise AssertionError("no answer within 5 s: the gateway waited for the body (%s)" % err) from None
+    assert head.startswith(b"HTTP/1.1 401"), head
+
+
 def test_the_operator_key_is_exempt(ollama: Any) -> None:
     ollama.recorded()
     body = {"model": "smollm2", "prompt": "", "keep_alive": 0, "options": {"num_ctx": 131072}}
@@ -159,15 +199,30 @@ def test_encoded_and_dotted_paths_reach_nothing(ollama: Any, path: str) -> None:
     assert ollama.recorded() == []
 
 
-@pytest.mark.parametrize("field, value", [("id_slot", 0), ("lora", [{"id": 0, "scale": 1.0}]), ("n_probs", 1000)])
+@pytest.mark.parametrize("field, value", [("id_slot", 0), ("lora", [{"id": 0, "scale": 1.0}]), ("n_probs", 1000),
+                                          ("top_logprobs", 100000), ("logprobs", 100000), ("n", 4), ("n_cmpl", 2)])
 def test_llama_server_fields_a_user_may_not_set(gateway_factory: Any, field: str, value: Any) -> None:
     found = gateway_factory(([plan_for("llamacpp")], "frontier-ops"), single_host_vars("llamacpp"))
     found.recorded()
     status, answer = found.request("POST", "/v1/chat/completions", "alice", {"model": "smollm2", field: value})
     assert status == 400 and field in answer["error"]
     assert found.recorded() == []
-    assert found.request("POST", "/v1/chat/completions", "alice", {"model": "smollm2", "n_probs": 5})[0] == 200
-    assert len(found.recorded()) == 1
+    for allowed_body in ({"n_probs": 5}, {"logprobs": True, "top_logprobs": 5}, {"logprobs": 3}, {"n": 1}):
+        assert found.request("POST", "/v1/chat/completions", "alice", dict(allowed_body, model="smollm2"))[0] == 200
+    assert len(found.recorded()) == 4
+
+
+@pytest.mark.parametrize("body", [{"web_search_options": {}}, {"enable_code_execution": True},
+                                  {"tools": [{"type": "code_interpreter"}]}, {"tools": [{"type": "web_search_20250305"}]},
+                                  {"session_id": "abc"}, {"n": 3}])
+def test_mistral_rs_server_side_features_are_refused(gateway_factory: Any, body: Dict[str, Any]) -> None:
+    found = gateway_factory(([plan_for("mistralrs")], "frontier-ops"), single_host_vars("mistralrs"))
+    found.recorded()
+    status, answer = found.request("POST", "/v1/chat/completions", "alice", dict(body, model="smollm2"))
+    assert status == 400 and list(body)[0] in answer["error"], answer
+    assert found.recorded() == []
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    assert found.request("POST", "/v1/chat/completions", "alice", {"model": "smollm2", "tools": tools})[0] == 200
 
 
 def test_requests_without_a_key_are_rate_limited_per_address(gateway_factory: Any) -> None:
@@ -202,5 +257,7 @@ def test_the_swarm_gateway_lists_routes_and_checks_by_model(gateway_factory: Any
     assert found.request("POST", "/v1/chat/completions", "alice", {"model": "smollm2-second", "messages": []})[0] == 200
     assert found.request("POST", "/v1/chat/completions", "alice", {"model": "unknown", "messages": []})[0] == 404
     assert found.request("POST", "/v1/chat/completions", "alice", {"model": "smollm2", "id_slot": 1})[0] == 400
-    assert found.request("GET", "/slots", "alice")[0] == 403
+    # Routed by the model a body names, the Swarm gateway has no engine for a bodiless route: none is listed.
+    assert found.request("GET", "/slots", "frontier-ops")[0] == 404
+    assert found.request("POST", "/slots/0", "alice", {"model": "smollm2"})[0] == 403
     assert [entry["path"] for entry in found.recorded()] == ["/v1/chat/completions"]

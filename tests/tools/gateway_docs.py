@@ -18,7 +18,8 @@ README = ROOT / "roles" / "stack" / "README.md"
 BEGIN = "<!-- BEGIN ALLOWLIST -->"
 END = "<!-- END ALLOWLIST -->"
 FIELD_WORDS = {"context": "at most the model's planned context, and set to it (any other value reloads the model)",
-               "plan": "replaced by the plan's value", "refuse": "refused (set by the plan)", "max": "at most %s"}
+               "plan": "replaced by the plan's value", "refuse": "refused", "max": "at most %s",
+               "max_or_bool": "true, false or at most %s", "tools": "tools of type %s only (no server-side tools)"}
 
 
 def tables() -> str:
@@ -32,10 +33,16 @@ def tables() -> str:
                                                       "yes" if access == gateway.USER else "403"))
         fields = gateway.FIELDS[engine]
         if fields:
-            lines += ["", "Request fields a user key may not set freely (the operator key may):", ""]
+            lines += ["", "Request fields a user key may not set freely (the operator key may; a null counts as absent):", ""]
             for field, kind, value in fields:
-                words = FIELD_WORDS[kind] % value if kind == "max" else FIELD_WORDS[kind]
+                shown = " or ".join(value) if isinstance(value, list) else value
+                words = FIELD_WORDS[kind] % shown if "%s" in FIELD_WORDS[kind] else FIELD_WORDS[kind]
                 lines.append("- `%s`: %s" % (field, words))
+        if engine in gateway.CANONICAL_KEYS:
+            lines += ["- every key of %s must be spelt as %s spells its fields (%s): its JSON decoder matches names "
+                      "without regard to case, so `Options` or `Keep_Alive` would carry a value past these rules"
+                      % (" and ".join("`%s`" % place if place else "the body" for place in gateway.CANONICAL_KEYS[engine]),
+                         engine, "lower case, digits and `_`")]
     return "\n".join(lines[1:]) + "\n"
 
 

@@ -67,6 +67,15 @@ def test_the_swarm_policy_lists_every_model_with_its_context() -> None:
     assert [model["id"] for model in listing["answer"]["data"]] == ["a-model", "b-model"]
     prometheus = next(route for route in found["routes"] if route.get("target") == "@frontier_prometheus")
     assert prometheus["access"] == "operator"
+    # Without a body naming a model the Swarm gateway has no engine to send a request to: no such route is listed.
+    assert not [route for route in found["routes"] if not route["json"] and "answer" not in route
+                and route.get("target") != "@frontier_prometheus"]
+    assert "^/slots$" not in {route["path"] for route in found["routes"]}
+
+
+def test_only_ollama_needs_canonical_spellings() -> None:
+    assert gateway.policy([plan("ollama")], "ops")["canonical_keys"] == [[], ["options"]]
+    assert gateway.policy([plan("llamacpp")], "ops")["canonical_keys"] == []
 
 
 @pytest.mark.parametrize("plans, operator, message", [

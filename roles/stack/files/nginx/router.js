@@ -46,8 +46,33 @@ function holder(body, field) {
     return isObject(node) ? node : null;
 }
 
+// A key of the body (or of one of its objects the policy names) that the engine would read as one of its fields
+// under another spelling (Go's JSON decoder folds case): an error message, or null.
+function spelling(doc, body) {
+    var canonical = new RegExp(doc.canonical_key);
+    for (var i = 0; i < doc.canonical_keys.length; i++) {
+        var place = doc.canonical_keys[i].length ? holder(body, doc.canonical_keys[i].concat([''])) : body;
+        if (place === null) {
+            continue;
+        }
+        var keys = Object.keys(place);
+        for (var k = 0; k < keys.length; k++) {
+            if (!canonical.test(keys[k])) {
+                var where = doc.canonical_keys[i].length ? doc.canonical_keys[i].join('.') + '.' : '';
+                return where + JSON.stringify(keys[k]).slice(1, -1) + ' is not a field name as ' + doc.engine
+                    + ' spells them (lower case, digits and _)';
+            }
+        }
+    }
+    return null;
+}
+
 // Apply the policy's field rules to a user's body (in place): an error message, or null.
 function check(doc, body, model) {
+    var misspelt = spelling(doc, body);
+    if (misspelt !== null) {
+        return misspelt;
+    }
     var planned = Object.prototype.hasOwnProperty.call(doc.context.models, model)
         ? doc.context.models[model] : doc.context['default'];
     for (var i = 0; i < doc.rules.length; i++) {
@@ -59,11 +84,30 @@ function check(doc, body, model) {
         }
         var name = rule.field.join('.');
         var value = place[key];
+        if (value === null) {
+            continue;
+        }
         if (rule.kind === 'refuse') {
             return name + ' is set by the host\'s plan; a request cannot change it';
         }
         if (rule.kind === 'max' && (typeof value !== 'number' || value > rule.value)) {
             return name + ' must be a number of at most ' + rule.value;
+        }
+        if (rule.kind === 'max_or_bool' && typeof value !== 'boolean'
+                && (typeof value !== 'number' || value > rule.value)) {
+            return name + ' must be true, false or a number of at most ' + rule.value;
+        }
+        if (rule.kind === 'tools') {
+            if (!Array.isArray(value)) {
+                return name + ' must be a list';
+            }
+            for (var t = 0; t < value.length; t++) {
+                var type = isObject(value[t]) ? value[t].type : undefined;
+                if (type !== undefined && rule.value.indexOf(type) < 0) {
+                    return name + ': a tool of type ' + JSON.stringify(type) + ' runs on the server; only '
+                        + rule.value.join(' and ') + ' tools are allowed';
+                }
+            }
         }
         if (rule.kind === 'context') {
             if (typeof value !== 'number' || value % 1 !== 0 || value > planned) {
