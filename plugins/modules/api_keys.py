@@ -18,8 +18,8 @@ description:
   - A key is generated on the host the first time its name is listed (256 random bits) and kept across runs.
   - Raising an entry's O(keys[].generation) rotates that key alone. With O(keys[].keep_previous) the old key
     keeps working beside the new one until a later run turns O(keys[].keep_previous) off.
-  - O(keys[].state=absent) revokes a key. With O(exclusive) (the default), so does leaving a key out of O(keys):
-    the list is the declared state, and a credential the inventory no longer declares stops working.
+  - "O(keys[].state=absent) revokes a key. With O(exclusive) (the default), so does leaving a key out of O(keys):
+    the list is the declared state, and a credential the inventory no longer declares stops working."
   - Two keys that differ only in case are refused before anything is written (Nginx compares them without regard
     to case).
   - A damaged store fails the task; it is never replaced silently.
