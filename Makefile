@@ -68,7 +68,12 @@ doctor: venv
 plan: venv
 	$(BIN)/ansible-playbook playbooks/plan.yml -i $(or $(INVENTORY),inventories/examples) $(ARGS)
 
-test: lint sanity unit gateway release-check promtool molecule-all site-test fleet-test
+# The stages of make test, in order: tests/run-stages.sh runs each as `make STAGE`, stops at the first failure and
+# prints each stage's wall time and result, the total, and the count of stages passed and failed.
+TEST_STAGES := lint sanity unit gateway release-check promtool molecule-all site-test fleet-test
+
+test: venv
+	tests/run-stages.sh $(TEST_STAGES)
 
 lint: yamllint ansible-lint
 
