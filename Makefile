@@ -6,6 +6,8 @@ VENV ?= .venv
 SCENARIO ?= default
 CHECK ?=
 ARGS ?=
+# pytest-xdist workers for make unit (auto: one per core).
+UNIT_WORKERS ?= auto
 INVENTORY ?=
 # The sandbox's name and the key `make sandbox-key` prints (inventories/sandbox, stack_api_keys' default).
 SANDBOX ?= frontier-sandbox
@@ -87,7 +89,7 @@ sanity: venv
 	tests/sanity.sh
 
 unit: venv
-	$(BIN)/python -m pytest -ra tests/unit
+	$(BIN)/python -m pytest -ra -n $(UNIT_WORKERS) tests/unit
 
 images: venv
 	tests/platform/build-images.sh
