@@ -6,6 +6,8 @@ VENV ?= .venv
 SCENARIO ?= default
 CHECK ?=
 ARGS ?=
+# pytest-xdist workers for make unit (auto: one per core).
+UNIT_WORKERS ?= auto
 INVENTORY ?=
 # The sandbox's name and the key `make sandbox-key` prints (inventories/sandbox, stack_api_keys' default).
 SANDBOX ?= frontier-sandbox
@@ -68,7 +70,12 @@ doctor: venv
 plan: venv
 	$(BIN)/ansible-playbook playbooks/plan.yml -i $(or $(INVENTORY),inventories/examples) $(ARGS)
 
-test: lint sanity unit gateway release-check promtool molecule-all site-test fleet-test
+# The stages of make test, in order: tests/run-stages.sh runs each as `make STAGE`, stops at the first failure and
+# prints each stage's wall time and result, the total, and the count of stages passed and failed.
+TEST_STAGES := lint sanity unit gateway release-check promtool molecule-all site-test fleet-test
+
+test: venv
+	tests/run-stages.sh $(TEST_STAGES)
 
 lint: yamllint ansible-lint
 
@@ -82,7 +89,7 @@ sanity: venv
 	tests/sanity.sh
 
 unit: venv
-	$(BIN)/python -m pytest -ra tests/unit
+	$(BIN)/python -m pytest -ra -n $(UNIT_WORKERS) tests/unit
 
 images: venv
 	tests/platform/build-images.sh

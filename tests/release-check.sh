@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The release check (make release-check; part of make test):
 #   1. the ansible-core versions meta/runtime.yml claims: the oldest (2.17, on Python 3.11) and the
-#      newest the machine's Pythons allow (2.21 needs Python >= 3.12) each run the unit tests,
-#      ansible-test sanity and Molecule's default scenario in a venv of their own
-#      (tests/release/requirements-core*.txt); a version that cannot run is reported NOT RUN, and
-#      fails the check unless RELEASE_CHECK_ALLOW_NOT_RUN=1 (the newest needs Python >= 3.12);
+#      newest the machine's Pythons allow (2.21 needs Python >= 3.12) each run the unit tests that
+#      run Ansible (pytest -m ansible: the marker tests/unit/conftest.py gives them; the others are
+#      plain Python, the same under every ansible-core, and make unit runs them), ansible-test sanity
+#      and Molecule's default scenario in a venv of their own (tests/release/requirements-core*.txt);
+#      a version that cannot run is reported NOT RUN, and fails the check unless
+#      RELEASE_CHECK_ALLOW_NOT_RUN=1 (the newest needs Python >= 3.12);
 #   2. the execution environment's build context (ansible-builder create, meta/execution-environment.yml);
 #   3. galaxy-importer on the built tarball (its ansible-test run off: it needs Galaxy's container image);
 #   4. antsibull-docs lint-collection-docs --plugin-docs;
@@ -15,6 +17,8 @@
 #   RELEASE_CHECK_STAGES   which stages run (default: "versions ee importer docs changelog")
 #   RELEASE_CHECK_VERSIONS which versions stage 1 runs (default: "oldest newest")
 #   RELEASE_CHECK_STEPS    what stage 1 runs per version (default: "unit sanity molecule")
+#   RELEASE_CHECK_UNIT     which unit tests: "ansible" (default: those marked ansible) or "all"
+#   RELEASE_CHECK_UNIT_WORKERS  pytest-xdist workers for them (default: auto, one per core)
 #   RELEASE_CHECK_NEWEST_PYTHON  the Python >= 3.12 for the newest ansible-core (default: the newest found)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +28,12 @@ mkdir -p "$cache"
 stages=${RELEASE_CHECK_STAGES:-versions ee importer docs changelog}
 versions=${RELEASE_CHECK_VERSIONS:-oldest newest}
 steps=${RELEASE_CHECK_STEPS:-unit sanity molecule}
+case "${RELEASE_CHECK_UNIT:-ansible}" in
+  ansible) unit_select=(-m ansible) unit_what="unit tests (ansible)" ;;
+  all) unit_select=() unit_what="unit tests (all)" ;;
+  *) echo "release-check: RELEASE_CHECK_UNIT is ansible or all, not '$RELEASE_CHECK_UNIT'"; exit 2 ;;
+esac
+unit_workers=${RELEASE_CHECK_UNIT_WORKERS:-auto}
 dev_python=$top/.venv/bin/python
 [ -x "$dev_python" ] || { echo "release-check: $top/.venv is missing: run make venv"; exit 1; }
 
@@ -113,7 +123,8 @@ check_version() {   # label python requirements
   # The venv's bin first: the tests, tests/sanity.sh and Molecule run ansible, ansible-test and python from PATH.
   for what in $steps; do
     case "$what" in
-      unit) step "$s" "unit tests" env PATH="$venv/bin:$PATH" python -m pytest -q -p no:cacheprovider tests/unit ;;
+      unit) step "$s" "$unit_what" env PATH="$venv/bin:$PATH" \
+              python -m pytest -q -p no:cacheprovider -n "$unit_workers" "${unit_select[@]}" tests/unit ;;
       sanity) step "$s" "ansible-test sanity" env PATH="$venv/bin:$PATH" tests/sanity.sh ;;
       # The base config named: molecule < 26.10 does not find it from a git worktree (.git is a file there).
       molecule) step "$s" "molecule default" env PATH="$venv/bin:$PATH" \
