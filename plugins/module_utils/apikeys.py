@@ -8,8 +8,9 @@ Plain Python with no Ansible import; the ``frontier.llm.api_keys`` module writes
 "previous": K or null}``. A key is generated once and kept across runs; raising a key's
 ``generation`` rotates it: a new key is made and, with ``keep_previous``, the old one keeps
 working until ``keep_previous`` is turned off (the grace period of a rotation). ``state:
-absent`` revokes a key, and so does leaving it out of the list (the list is the declared state). Keys never leave the host except through the module's ``no_log``
-return value the role asks for by name.
+absent`` revokes a key, and so does leaving it out of the list (the list is the declared state).
+Keys never leave the host except through the module's ``no_log`` return value the role asks
+for by name.
 
 The Nginx map (:func:`nginx_map`) maps ``Authorization: Bearer <key>`` to the key's name, so
 the gateway logs and rate-limits by name and never writes a key to its logs.

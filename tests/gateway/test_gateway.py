@@ -61,8 +61,8 @@ def test_each_key_reaches_exactly_its_allowlist(engine: str, gateway_factory: An
     user, user_statuses = send_all(found, table, "alice")
     operator, operator_statuses = send_all(found, table, "frontier-ops")
 
-    print("\n%s (%s at %s): %d routes" % (engine, source["repository"], (source.get("commit") or source["tag"])[:12],
-                                         len(table)))
+    version = (source.get("commit") or source["tag"])[:12]
+    print("\n%s (%s at %s): %d routes" % (engine, source["repository"], version, len(table)))
     print("%-8s %-48s %-6s %-6s" % ("method", "route", "user", "ops"))
     for route in table:
         item = (route["method"], route["pattern"])
@@ -100,9 +100,8 @@ def test_a_context_above_the_plan_is_refused_and_reaches_nothing(ollama: Any) ->
 
 def test_a_smaller_context_and_keep_alive_become_the_plans(ollama: Any) -> None:
     ollama.recorded()
-    status, _answer = ollama.request("POST", "/api/generate", "alice",
-                                     {"model": "smollm2", "prompt": "", "keep_alive": 0, "options": {"num_ctx": 512,
-                                                                                                  "temperature": 0.2}})
+    body = {"model": "smollm2", "prompt": "", "keep_alive": 0, "options": {"num_ctx": 512, "temperature": 0.2}}
+    status, _answer = ollama.request("POST", "/api/generate", "alice", body)
     assert status == 200
     (entry,) = ollama.recorded()
     sent = json.loads(entry["body"])
@@ -228,10 +227,10 @@ def test_mistral_rs_server_side_features_are_refused(gateway_factory: Any, body:
 def test_requests_without_a_key_are_rate_limited_per_address(gateway_factory: Any) -> None:
     found = gateway_factory(([plan_for("llamacpp")], "frontier-ops"), single_host_vars("llamacpp"),
                             {"stack_unauthenticated_rate_limit": "1r/m", "stack_unauthenticated_burst": 2})
-    statuses = [found.request("GET", "/v1/models")[0] for _ in range(6)]
+    statuses = [found.request("GET", "/v1/models")[0] for _attempt in range(6)]
     assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}, statuses
     # A valid key is not counted against the address.
-    assert [found.request("GET", "/v1/models", "alice")[0] for _ in range(6)] == [200] * 6
+    assert [found.request("GET", "/v1/models", "alice")[0] for _attempt in range(6)] == [200] * 6
 
 
 def test_prometheus_is_the_operators(gateway_factory: Any) -> None:

@@ -29,8 +29,8 @@ def tables() -> str:
         lines += ["", "**%s**" % engine, "", "| method | path (regular expression) | user key | operator key |",
                   "|---|---|---|---|"]
         for methods, pattern, access, _json in gateway.ROUTES[engine]:
-            lines.append("| %s | `%s` | %s | yes |" % (" ".join(methods), pattern,
-                                                      "yes" if access == gateway.USER else "403"))
+            user = "yes" if access == gateway.USER else "403"
+            lines.append("| %s | `%s` | %s | yes |" % (" ".join(methods), pattern, user))
         fields = gateway.FIELDS[engine]
         if fields:
             lines += ["", "Request fields a user key may not set freely (the operator key may; a null counts as absent):", ""]
