@@ -75,7 +75,7 @@ for stage in "${stages[@]}"; do
   echo "make test: stage $stage"
   current=$stage current_start=$(date +%s)
   # In the background and waited for: a signal reaches the handler above at once, not when make ends.
-  "$make" "$stage" &
+  "$make" --no-print-directory "$stage" &
   child=$!
   if wait "$child"; then
     rc=0
