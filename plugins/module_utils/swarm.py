@@ -24,8 +24,12 @@ Design (issue 13):
   one when a replica does not answer.
 - **The gateway**: Nginx on every manager, published in host mode (the only published port);
   it reads the ``model`` field of a request (njs) and passes it to that model's service. Its
-  API keys and TLS key are Swarm secrets, its configuration a Swarm config, each named after a
-  digest of its content so a change rolls the gateway.
+  files (configuration, router, policy, API keys, TLS certificate and key) are not Swarm configs or
+  secrets but a directory the swarm role writes on **every manager** (``gateway_dir``, root-only as
+  on a single host), bind-mounted read-only: a change of keys, certificate or routes is a graceful
+  ``nginx -s reload`` in each manager's gateway task, which lets open streams finish on the old
+  workers. A Swarm config or secret cannot change in place: a new one replaces the task, and with a
+  host-mode port the replacement can only be stop-first, which cut every open stream (issue 21).
 - **Monitoring**: Prometheus on a manager; node-exporter on every node (global). Prometheus
   finds the engines' and exporters' tasks through DNS (``tasks.<service>``), not through
   ``dockerswarm_sd_configs``: that needs the Docker API socket inside Prometheus, which is
@@ -270,9 +274,8 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param images: ``stack_images`` (``llamacpp``, ``nginx``, ``prometheus``, ``node_exporter``).
     :param model_files: model name -> absolute path of its GGUF file, the same on every node hosting it.
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
-        ``nginx/nginx.conf``, ``nginx/tls/cert.pem``, ``nginx/tls/key.pem``, ``nginx/keys.map``, ``nginx/router.js``,
-        ``nginx/policy.js`` and
-        ``prometheus/``), ``digests`` (file -> digest of its content: the names of the Swarm configs and
+        ``prometheus/``), ``gateway_dir`` (the directory with Nginx's files, ``nginx.conf``, ``router.js``,
+        ``policy.js``, ``keys.map`` and ``tls/``, which the role writes on every manager), ``digests`` (file -> digest of its content: the names of the Swarm configs and
         secrets; ``prometheus``, ``alertmanager`` and ``grafana``: the digests of what those services, pinned to
         ``prometheus_node``, read at start there, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
         hostname, where Prometheus, Alertmanager and Grafana run), ``encrypted`` (bool, default true: the overlay
@@ -325,26 +328,18 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
                               "name": "%s-%s-%s" % (STACK, key.replace("_", "-"), str(digests[file_name])[:12])}
         return key
 
-    nginx_dir = stack_utils.NGINX_DIR
+    gateway_dir = stack_utils.check_path(settings.get("gateway_dir"), "settings.gateway_dir")
     gateway = stack_utils.gateway_service(first, images)
     gateway.update({
         "ports": [{"target": 443, "published": int(settings.get("https_port", 443)), "protocol": "tcp",
                    "mode": "host"}],
-        "configs": [
-            {"source": named("configs", "nginx_conf", "nginx/nginx.conf"), "target": "%s/nginx.conf" % nginx_dir},
-            {"source": named("configs", "tls_cert", "nginx/tls/cert.pem"), "target": "%s/tls/cert.pem" % nginx_dir},
-            {"source": named("configs", "router_js", "nginx/router.js"), "target": "%s/router.js" % nginx_dir},
-            {"source": named("configs", "policy_js", "nginx/policy.js"), "target": "%s/policy.js" % nginx_dir}],
-        "secrets": [
-            {"source": named("secrets", "tls_key", "nginx/tls/key.pem"), "target": "%s/tls/key.pem" % nginx_dir,
-             "mode": 0o400},
-            {"source": named("secrets", "keys_map", "nginx/keys.map"), "target": "%s/keys.map" % nginx_dir,
-             "mode": 0o400}]})
+        # Written by the role on every manager, and reloaded there in place (the module's docstring).
+        "volumes": [{"type": "bind", "source": gateway_dir, "target": stack_utils.NGINX_DIR, "read_only": True}]})
     managers = {"mode": "global", "endpoint_mode": "dnsrr", "placement": {"constraints": ["node.role == manager"]}}
     if gateway_metrics:
         # Nginx writes its access-log lines to mtail's socket in this volume, local to each manager.
-        gateway["volumes"] = [{"type": "volume", "source": monitoring_utils.GATEWAY_LOG_VOLUME,
-                               "target": monitoring_utils.GATEWAY_LOG_DIR}]
+        gateway["volumes"].append({"type": "volume", "source": monitoring_utils.GATEWAY_LOG_VOLUME,
+                                   "target": monitoring_utils.GATEWAY_LOG_DIR})
     compose["services"][GATEWAY] = _to_swarm(gateway, dict(
         copy.deepcopy(managers), update_config={"parallelism": 1, "order": "stop-first"}))
     if monitoring:

@@ -20,9 +20,9 @@ ARGS = {"profile": "small", "ctx": 4096, "parallel": 2}
 IMAGES = {"llamacpp": "frontier-llm/llama-server:b11434", "nginx": "frontier-llm/nginx:1.26-debian13",
           "prometheus": "frontier-llm/prometheus:2.53-debian13", "node_exporter": "frontier-llm/node-exporter:1.9-debian13"}
 FILES = {MODEL: "/srv/models/mistral.gguf"}
-DIGESTS = {name: "d%d" % index for index, name in enumerate(
-    ["nginx/nginx.conf", "nginx/tls/cert.pem", "nginx/tls/key.pem", "nginx/keys.map", "nginx/router.js", "nginx/policy.js", "prometheus"])}
-SETTINGS = {"config_dir": "/opt/frontier-llm", "digests": DIGESTS, "monitoring": True, "prometheus_node": "m1"}
+DIGESTS = {"prometheus": "d0"}
+SETTINGS = {"config_dir": "/opt/frontier-llm", "gateway_dir": "/opt/frontier-llm/gateway", "digests": DIGESTS,
+            "monitoring": True, "prometheus_node": "m1"}
 
 
 def served(replicas: int = 2, **extra: Any) -> Dict[str, Any]:
@@ -134,18 +134,36 @@ def test_the_network_is_encrypted_unless_turned_off() -> None:
     assert plain["networks"]["backend"] == {"driver": "overlay"}
 
 
+def test_the_gateway_reads_its_files_from_each_managers_directory_not_from_configs_or_secrets() -> None:
+    """Keys, certificate and routes change by a reload in the running task (deploy.yml): a Swarm config or secret
+    would replace the task stop-first (its port is published in host mode) and cut every open stream."""
+    stack = full_stack()
+    gateway = stack["services"]["gateway"]
+    assert gateway["volumes"][0] == {"type": "bind", "source": "/opt/frontier-llm/gateway", "target": "/etc/nginx/frontier",
+                                     "read_only": True}
+    assert "configs" not in gateway and "secrets" not in gateway
+    names = [value["name"] for kind in ("configs", "secrets") for value in stack[kind].values()]
+    assert not [name for name in names if "nginx" in name or "keys" in name or "tls" in name], names
+    # What the gateway reads changes nothing in the stack file: a deploy leaves its task alone.
+    assert swarm.stack_file(served()["services"], IMAGES, FILES, SETTINGS)["services"]["gateway"] == \
+        swarm.stack_file(served()["services"], IMAGES, FILES, dict(SETTINGS, digests=dict(DIGESTS, **{
+            "nginx/keys.map": "e9"})))["services"]["gateway"]
+    with pytest.raises(PlanError, match="settings.gateway_dir"):
+        full_stack(gateway_dir="gateway")
+
+
 def test_configs_and_secrets_are_named_after_their_digests() -> None:
-    stack = swarm.stack_file(served()["services"], IMAGES, FILES, SETTINGS)
-    assert stack["secrets"]["keys_map"] == {"file": "/opt/frontier-llm/nginx/keys.map", "name": "frontier-llm-keys-map-d3"}
-    assert stack["secrets"]["tls_key"]["name"] == "frontier-llm-tls-key-d2"
-    assert stack["configs"]["nginx_conf"]["name"] == "frontier-llm-nginx-conf-d0"
-    changed = copy.deepcopy(SETTINGS)
-    changed["digests"]["nginx/keys.map"] = "e9"
-    assert swarm.stack_file(served()["services"], IMAGES, FILES, changed)["secrets"]["keys_map"]["name"] == \
-        "frontier-llm-keys-map-e9"
-    del changed["digests"]["nginx/router.js"]
-    with pytest.raises(PlanError, match="no digest for nginx/router.js"):
-        swarm.stack_file(served()["services"], IMAGES, FILES, changed)
+    stack = full_stack()
+    assert stack["configs"]["mtail_program"] == {"file": "/opt/frontier-llm/prometheus/mtail/gateway.mtail",
+                                                 "name": "frontier-llm-mtail-program-m1"}
+    assert stack["secrets"]["grafana_admin_password"]["name"] == "frontier-llm-grafana-admin-password-g0g0g0g0g0g0"
+    changed = copy.deepcopy(FULL)
+    changed["digests"]["prometheus/mtail/gateway.mtail"] = "e9"
+    assert swarm.stack_file(served()["services"], FULL_IMAGES, FILES, changed)["configs"]["mtail_program"]["name"] == \
+        "frontier-llm-mtail-program-e9"
+    del changed["digests"]["prometheus/mtail/gateway.mtail"]
+    with pytest.raises(PlanError, match="no digest for prometheus/mtail/gateway.mtail"):
+        swarm.stack_file(served()["services"], FULL_IMAGES, FILES, changed)
 
 
 @pytest.mark.parametrize("images, files, message", [
@@ -205,7 +223,9 @@ def test_the_single_host_monitoring_services_stay_off_unless_asked() -> None:
     # Without monitoring, none of them, whatever else is asked.
     bare = full_stack(monitoring=False)
     assert set(bare["services"]) == {"engine-mistral-7b-instruct-q4-k-m", "gateway"} and "volumes" not in bare
-    assert bare["services"]["gateway"]["volumes"] == [{"type": "tmpfs", "target": "/tmp"}]
+    assert bare["services"]["gateway"]["volumes"] == [
+        {"type": "bind", "source": "/opt/frontier-llm/gateway", "target": "/etc/nginx/frontier", "read_only": True},
+        {"type": "tmpfs", "target": "/tmp"}]
     assert "cadvisor" not in full_stack()["services"]
 
 
@@ -290,11 +310,13 @@ def test_each_service_needs_its_image_and_digest(service: str, read: str) -> Non
 
 def test_no_service_on_several_nodes_reads_a_file_of_the_first_manager() -> None:
     """A bind mount from the stack's directory exists only on the first manager: only a service pinned there may
-    have one (every manager runs the gateway and mtail; every node node-exporter)."""
+    have one (every manager runs the gateway and mtail; every node node-exporter). The one exception is the
+    gateway's directory, which deploy.yml writes on every manager."""
     stack = full_stack()
     for name, service in stack["services"].items():
         binds = [volume for volume in service.get("volumes", [])
-                 if str(volume.get("source", "") if isinstance(volume, dict) else volume).startswith("/opt/frontier-llm")]
+                 if str(volume.get("source", "") if isinstance(volume, dict) else volume).startswith("/opt/frontier-llm")
+                 and not (name == "gateway" and volume.get("source") == "/opt/frontier-llm/gateway")]
         pinned = service["deploy"].get("placement", {}).get("constraints") == ["node.hostname == m1"]
         assert pinned or not binds, (name, binds)
 

@@ -71,6 +71,49 @@ def test_a_new_node_takes_the_new_model_and_nothing_else_moves(host) -> None:
     assert ask(host, THIRD)["model"] == THIRD
 
 
+def status_with(host, secret: str) -> str:
+    """The HTTP status of GET /v1/models through the gateway with the key ``secret``."""
+    return host.check_output("curl -sS -o /dev/null -w '%%{http_code}' %s -H 'Authorization: Bearer %s' "
+                             "https://127.0.0.1/v1/models" % (CA, secret))
+
+
+def worker_started(host, pid: str) -> float:
+    """When process ``pid`` of the manager started, in epoch seconds to a clock tick (``/proc/PID/stat``'s
+    starttime counts ticks since boot; ``ps``'s lstart has whole seconds only)."""
+    return float(host.check_output(
+        "python3 -c 'import os, time; ticks = int(open(\"/proc/%s/stat\").read().rsplit(\")\", 1)[1].split()[19]); "
+        "up = float(open(\"/proc/uptime\").read().split()[0]); "
+        "print(time.time() - up + ticks / os.sysconf(\"SC_CLK_TCK\"))'" % pid))
+
+
+def test_keys_rotate_and_the_swarm_grows_without_cutting_a_stream(host) -> None:
+    """The side effect streamed completions in two loops while swarm.yml revoked bob's key, added carol's and routed a
+    third model: Nginx reloaded in the same gateway task (no new task), no stream was cut, the keys changed.
+
+    0.2.0 kept the keys in a Swarm secret: a change replaced the gateway task stop-first, cutting every open stream."""
+    before = host.file("/tmp/rotate-gateway-before").content_string.split()
+    after = host.file("/tmp/rotate-gateway-after").content_string.split()
+    print("gateway task's container before the change: %s, after: %s" % (before, after))
+    # The newest worker's start: when Nginx took the new keys and routes (a reload, or a new task).
+    top = host.check_output("docker top %s -eo pid,args" % after[0])
+    workers = [line.split()[0] for line in top.splitlines() if "nginx: worker process" in line]
+    reloaded = max(worker_started(host, pid) for pid in workers)
+    begin = float(host.file("/tmp/streams.begin").content_string)
+    streams = [line.split() for line in host.file("/tmp/streams.log").content_string.splitlines() if line.strip()]
+    cut = [stream for stream in streams if stream[3] != "200" or stream[4] != "done"]
+    across = [stream for stream in streams if float(stream[1]) < reloaded < float(stream[2])]
+    print("streams: %d in %.0f s, %d cut %s; Nginx reloaded %.0f s after the first began, %d streams open across it"
+          % (len(streams), float(streams[-1][2]) - begin if streams else 0, len(cut), cut, reloaded - begin, len(across)))
+    assert len(before) == 1 and after == before
+    assert begin < reloaded, "no reload during the streams"
+    assert across, "no stream was open when Nginx reloaded"
+    assert streams and not cut
+    # bob's key as it was before the side effect revoked it.
+    bob = host.file("/tmp/rotate-bob.key").content_string.strip()
+    assert bob and "bob" not in json.loads(host.check_output("cat %s/secrets/api_keys.json" % ROOT))
+    assert [status_with(host, secret) for secret in (key(host, "alice"), key(host, "carol"), bob)] == ["200", "200", "401"]
+
+
 def test_services_apply_the_plans(host) -> None:
     plans = json.loads(host.file(ROOT + "/swarm-plans.json").content_string)
     engine = plans[MODEL]["plan"]["components"]["llamacpp"]
