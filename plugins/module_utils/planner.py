@@ -22,7 +22,7 @@ Rules, with their sources and where we depart from the seed guide (resource-allo
   (32G/16G small, 64G/48G medium, 192G/128G large) are not used: the large profile's 192G
   equals a 192 GB Mac's whole RAM and exceeds its own 80% Docker VM (153.6 GB).
 - **Monitoring.** The seed's defaults (Prometheus 2G/1G, Grafana 1G/512M, Nginx 512M/256M)
-  plus node-exporter 128M/64M (ours), halved on budgets under 16 GiB.
+  plus node-exporter 128M/64M (ours), scaled in proportion to budgets under 16 GiB, to half at 8 GiB.
 - **Fit.** The sum of all limits must stay within the budget; otherwise ``fits`` is false
   and a warning names what does not fit. Docker's ``mem_reservation`` is a soft limit, not
   a guarantee.
