@@ -42,16 +42,19 @@ venv: $(STAMP)
 $(STAMP): requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python >= 3.11 is needed for ansible-core 2.19 (found $$($(PYTHON) --version))"; exit 1; }
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || \
-	  { echo "$(PYTHON) has no venv module: on Debian, apt-get install python3-venv"; exit 1; }
+	@PYTHON=$(PYTHON) HOST_SETUP_FOR="make venv" scripts/host-setup.sh venv
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The sandbox shares the checkout's .cache (images, model) with the tests.
+# The sandbox shares the checkout's .cache (images, model) with the tests. On the sandbox (the default inventory) this
+# machine needs a Docker engine and debootstrap: scripts/host-setup.sh installs and starts them when run as root on
+# Debian or Ubuntu, or stops with one line naming what to install (CHECK=1 installs nothing).
 site: venv
+	@$(if $(filter inventories/sandbox inventories/sandbox/,$(or $(INVENTORY),inventories/sandbox)),HOST_SETUP_FOR="make site" \
+	  scripts/host-setup.sh $(if $(CHECK),--check) sandbox)
 	$(BIN)/ansible-playbook site.yml -i $(or $(INVENTORY),inventories/sandbox) -e sandbox_cache_dir=$(CURDIR)/.cache \
 	  $(if $(CHECK),--check --diff) $(ARGS)
 

@@ -3,7 +3,9 @@
 meta/argument_specs.yml is the single source of truth for a role's variables: Ansible
 validates against it but does not apply its defaults, so ``defaults/main.yml`` is generated
 from it, and so is the variable table in the role's README.md (between the markers
-``<!-- BEGIN VARIABLES -->`` and ``<!-- END VARIABLES -->``). ``--write`` regenerates both;
+``<!-- BEGIN VARIABLES -->`` and ``<!-- END VARIABLES -->``). The table shows the options of the
+``main`` entry point; those named with another role's prefix are inputs set by that role
+(``planner_plan``), listed as such and never given a default here. ``--write`` regenerates both;
 without it the tool lists what is stale (the unit tests check the same).
 """
 
@@ -13,7 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -22,15 +24,28 @@ BEGIN = "<!-- BEGIN VARIABLES -->"
 END = "<!-- END VARIABLES -->"
 
 
+def load_entries(role: Path) -> Dict[str, Dict[str, Any]]:
+    """Return the options of each entry point of a role's argument spec, by entry point."""
+    data = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    return {entry: spec.get("options", {}) or {} for entry, spec in data["argument_specs"].items()}
+
+
 def load_spec(role: Path) -> Dict[str, Any]:
     """Return the options of a role's main entry point."""
-    data = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
-    return data["argument_specs"]["main"].get("options", {}) or {}
+    return load_entries(role)["main"]
+
+
+def input_from(role: Path, name: str) -> Optional[str]:
+    """The other role of the collection whose prefix the option ``name`` has (an input the role reads from it), or None."""
+    owners = [path.name for path in (ROOT / "roles").iterdir()
+              if path.is_dir() and path.name != role.name and name.startswith(path.name + "_")]
+    return max(owners, key=len) if owners and not name.startswith(role.name + "_") else None
 
 
 def spec_defaults(role: Path) -> Dict[str, Any]:
-    """The defaults the argument spec declares (options without a default are left out)."""
-    return {name: option["default"] for name, option in load_spec(role).items() if "default" in option}
+    """The defaults the argument spec declares (options without a default, the inputs from other roles among them, are left out)."""
+    return {name: option["default"] for name, option in load_spec(role).items()
+            if "default" in option and input_from(role, name) is None}
 
 
 def _cell(value: Any) -> str:
@@ -51,6 +66,8 @@ def render_table(role: Path) -> str:
         if option.get("choices"):
             description += " Choices: " + ", ".join("`%s`" % choice for choice in option["choices"]) + "."
         default = _cell(option["default"]) if "default" in option else ("required" if option.get("required") else "")
+        if input_from(role, name):
+            default = "from `frontier.llm.%s`" % input_from(role, name)
         lines.append("| `%s` | %s | %s | %s |" % (name, kind, default, description.replace("\n", " ").replace("|", "\\|")))
     return "\n".join(lines) + "\n"
 
