@@ -275,16 +275,17 @@ def stack_file(services: Mapping[str, Mapping[str, Any]], images: Mapping[str, s
     :param model_files: model name -> absolute path of its GGUF file, the same on every node hosting it.
     :param settings: ``https_port``, ``start_period``, ``config_dir`` (the manager's directory with
         ``prometheus/``), ``gateway_dir`` (the directory with Nginx's files, ``nginx.conf``, ``router.js``,
-        ``policy.js``, ``keys.map`` and ``tls/``, which the role writes on every manager), ``digests`` (file -> digest
-        of its content: the names of the Swarm configs and secrets; ``prometheus``, ``alertmanager`` and ``grafana``: the digests of what those services, pinned to
-        ``prometheus_node``, read at start there, whose change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's
-        hostname, where Prometheus, Alertmanager and Grafana run), ``encrypted`` (bool, default true: the overlay
-        network's traffic between nodes in IPsec) and, with ``monitoring``, ``alertmanager`` (bool; its
-        configuration in ``prometheus/alertmanager/``), ``gateway_metrics`` (bool; mtail, its program
-        ``prometheus/mtail/gateway.mtail`` a Swarm config, which needs a digest) and ``grafana`` (None, or
-        ``dir``, the manager's directory of its provisioning and dashboards, ``root_url`` and ``uid``, the user
-        its image runs as; its admin password is the secret
-        ``secrets/grafana_admin_password`` under ``config_dir``, which needs a digest).
+        ``policy.js``, ``keys.map`` and ``tls/``, which the role writes on every manager), ``digests`` (file ->
+        digest of its content: the names of the Swarm configs and secrets; ``prometheus``, ``alertmanager`` and
+        ``grafana``: the digests of what those services, pinned to ``prometheus_node``, read at start there, whose
+        change recreates them), ``monitoring`` (bool), ``prometheus_node`` (that manager's hostname, where
+        Prometheus, Alertmanager and Grafana run), ``encrypted`` (bool, default true: the overlay network's traffic
+        between nodes in IPsec) and, with ``monitoring``, ``alertmanager`` (bool; its configuration in
+        ``prometheus/alertmanager/``), ``gateway_metrics`` (bool; mtail, its program
+        ``prometheus/mtail/gateway.mtail`` a Swarm config, which needs a digest) and ``grafana`` (None, or ``dir``,
+        the manager's directory of its provisioning and dashboards, ``root_url`` and ``uid``, the user its image
+        runs as; its admin password is the secret ``secrets/grafana_admin_password`` under ``config_dir``, which
+        needs a digest).
     """
     if not services:
         raise PlanError("swarm: no model is placed on any node")
