@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv gateway release-check release-check-static release-check-molecule site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+.PHONY: help venv gateway release-check release-check-static release-check-molecule molecule-vm molecule-containers site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
 
 help:
 	@echo "make site [CHECK=1]        run site.yml on the local sandbox host (inventories/sandbox), CHECK=1: --check --diff"
@@ -78,8 +78,11 @@ plan: venv
 # bg:STAGE runs in the background at nice 19 beside the stages after it (tests/run-stages.sh): the release check's
 # part that runs no container takes the CPU Molecule's hosts leave idle; its Molecule part runs after molecule-all,
 # whose default and linux_tuning scenarios use the same hosts' names.
-TEST_STAGES := lint sanity unit bg:release-check-static gateway promtool molecule-all site-test fleet-test \
-	release-check-molecule
+# par:molecule-vm runs the linux_vm scenario from the start beside all the others, at normal priority: its VM runs
+# under software emulation (KVM hangs on these machines), so it takes about 20 minutes however idle the machine,
+# and shares nothing with the other stages (its own disk image, no Docker container, no make prerequisite but venv).
+TEST_STAGES := par:molecule-vm lint sanity unit bg:release-check-static gateway promtool molecule-containers site-test \
+	fleet-test release-check-molecule
 
 test: venv
 	tests/run-stages.sh $(TEST_STAGES)
@@ -107,6 +110,13 @@ molecule: venv images
 
 molecule-all: venv images
 	tests/molecule-all.sh
+
+# make test's two parts of molecule-all: the VM scenario, and every other scenario.
+molecule-vm: venv
+	$(BIN)/molecule test -s linux_vm
+
+molecule-containers: venv images
+	MOLECULE_ELSEWHERE=linux_vm:molecule-vm tests/molecule-all.sh
 
 # What each key may do through the real gateway (the role's Nginx files in the stack's Nginx image) in front of a
 # recording upstream, for every route of each engine's route table.

@@ -8,16 +8,18 @@
 # beside the stages after it, with its output in .cache/stages/NAME.log (its tail is shown when it
 # fails). It takes the CPU the foreground stages leave idle - Molecule's hosts wait on services,
 # boots and healthchecks much of the time - and is waited for after the last foreground stage.
+# A stage written par:NAME runs the same way at the normal priority: for a long stage bound by its
+# own clock (a VM under software emulation) that would otherwise hold up every stage after it.
 # Only stages that share nothing with the others (no Docker container, no Molecule scenario, no
-# file they write) may run so.
+# file they write, no make prerequisite another stage may be building) may run so.
 #
 # The last line is the plain count CI reads: "N passed, N failed, N skipped", counting stages
 # (skipped: not run because an earlier stage failed).
 #
-# Usage: tests/run-stages.sh STAGE|bg:STAGE...   (each run as `make STAGE`; MAKE names the make to use)
+# Usage: tests/run-stages.sh STAGE|bg:STAGE|par:STAGE...   (each run as `make STAGE`; MAKE names the make to use)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$#" -gt 0 ] || { echo "usage: $0 STAGE|bg:STAGE..." >&2; exit 2; }
+[ "$#" -gt 0 ] || { echo "usage: $0 STAGE|bg:STAGE|par:STAGE..." >&2; exit 2; }
 make=${MAKE:-make}
 logs=.cache/stages
 mkdir -p "$logs"
@@ -57,17 +59,18 @@ report() {
   echo "make test: stages ($(duration $(( $(date +%s) - begin ))) elapsed)"
   printf '  %-22s %-22s %10s %5s\n' "STAGE" "RESULT" "WALL" "CPU"
   for stage in "${stages[@]}"; do
-    name=${stage#bg:}
+    name=${stage#*:}
     shown=${result[$name]:-not run}
     case "$shown" in
       passed) passed=$((passed + 1)) ;;
       "not run") not_run=$((not_run + 1)) ;;
       *) failed=$((failed + 1)) ;;
     esac
-    [ "$name" = "$stage" ] || shown="$shown (bg)"
+    [ "$name" = "$stage" ] || shown="$shown (${stage%%:*})"
     printf '  %-22s %-22s %10s %5s\n' "$name" "$shown" "${wall[$name]:--}" "${cpu[$name]:--}"
   done
-  echo "  (bg: in the background at nice 19, beside the stages after it; CPU: the machine's use while the stage ran)"
+  echo "  (bg: in the background at nice 19, par: in the background at normal priority, each beside the stages after it;"
+  echo "   CPU: the machine's use while the stage ran)"
   if [ "$not_run" -gt 0 ]; then
     echo "$passed passed, $failed failed, $not_run skipped"
   else
@@ -75,10 +78,13 @@ report() {
   fi
 }
 
-stop_background() {   # end the background stages still running, each reported "interrupted"
+stop_background() {   # end the background stages still running, each reported "interrupted"; record the ended ones
   local name
   for name in "${!bg_pid[@]}"; do
-    if kill -0 "${bg_pid[$name]}" 2>/dev/null; then
+    [ -z "${result[$name]:-}" ] || continue
+    if ! kill -0 "${bg_pid[$name]}" 2>/dev/null; then
+      join_one "$name" || true
+    else
       kill -TERM -- "-${bg_pid[$name]}" 2>/dev/null || kill -TERM "${bg_pid[$name]}" 2>/dev/null || true
       wait "${bg_pid[$name]}" 2>/dev/null || true
       result[$name]="interrupted"
@@ -142,15 +148,20 @@ trap 'interrupted TERM' TERM
 
 status=0
 for stage in "${stages[@]}"; do
-  name=${stage#bg:}
+  name=${stage#*:}
   if [ "$name" != "$stage" ]; then
+    case "${stage%%:*}" in
+      bg) niceness=19 ;;
+      par) niceness=0 ;;
+      *) echo "make test: unknown stage prefix in '$stage' (bg:, par:)" >&2; exit 2 ;;
+    esac
     echo
-    echo "make test: stage $name, in the background (nice 19; output in $logs/$name.log)"
+    echo "make test: stage $name, in the background (nice $niceness; output in $logs/$name.log)"
     bg_start[$name]=$(date +%s)
     bg_cpu[$name]=$(cpu_ticks)
     # A process group of its own (set -m), so that stopping it stops everything it started.
     set -m
-    nice -n 19 "$make" --no-print-directory "$name" >"$logs/$name.log" 2>&1 &
+    nice -n "$niceness" "$make" --no-print-directory "$name" >"$logs/$name.log" 2>&1 &
     bg_pid[$name]=$!
     set +m
     continue
