@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help venv gateway release-check release-check-static release-check-molecule molecule-vm molecule-containers site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
+.PHONY: help venv gateway release-check release-check-static release-check-molecule release-check-molecule-built molecule-vm molecule-containers site sandbox-key destroy-sandbox site-test fleet-test promtool rollout doctor plan test lint yamllint ansible-lint sanity unit molecule molecule-all images bench build clean
 
 help:
 	@echo "make site [CHECK=1]        run site.yml on the local sandbox host (inventories/sandbox), CHECK=1: --check --diff"
@@ -76,13 +76,15 @@ plan: venv
 # The stages of make test, in order: tests/run-stages.sh runs each as `make STAGE`, stops at the first failure and
 # prints each stage's wall time, CPU use and result, the elapsed total, and the count of stages passed and failed.
 # bg:STAGE runs in the background at nice 19 beside the stages after it (tests/run-stages.sh): the release check's
-# part that runs no container takes the CPU Molecule's hosts leave idle; its Molecule part runs after molecule-all,
-# whose default and linux_tuning scenarios use the same hosts' names.
-# par:molecule-vm runs the linux_vm scenario from the start beside all the others, at normal priority: its VM runs
-# under software emulation (KVM hangs on these machines), so it takes about 20 minutes however idle the machine,
-# and shares nothing with the other stages (its own disk image, no Docker container, no make prerequisite but venv).
-TEST_STAGES := par:molecule-vm lint sanity unit bg:release-check-static gateway promtool molecule-containers site-test \
-	fleet-test release-check-molecule
+# part that runs no container takes the CPU Molecule's hosts leave idle. par:STAGE runs so at normal priority:
+# - molecule-vm, the linux_vm scenario, from the start beside all the others: its VM runs under software emulation
+#   (KVM hangs on these machines), so it takes about 20 minutes however idle the machine, and it shares nothing
+#   with the other stages (its own disk image, no Docker container, no make prerequisite but venv);
+# - release-check-molecule-built, the release check's Molecule part, after molecule-containers (whose default and
+#   linux_tuning scenarios use the same hosts' names), beside site-test and fleet-test (other hosts' names); the
+#   images it needs are built by then, so it does not check them at the same time as site-test does.
+TEST_STAGES := par:molecule-vm lint sanity unit bg:release-check-static gateway promtool molecule-containers \
+	par:release-check-molecule-built site-test fleet-test
 
 test: venv
 	tests/run-stages.sh $(TEST_STAGES)
@@ -145,7 +147,9 @@ release-check: venv images
 release-check-static: venv
 	RELEASE_CHECK_STEPS="unit sanity" tests/release-check.sh
 
-release-check-molecule: venv images
+release-check-molecule: venv images release-check-molecule-built
+
+release-check-molecule-built: venv
 	RELEASE_CHECK_STAGES=versions RELEASE_CHECK_STEPS=molecule tests/release-check.sh
 
 bench: venv

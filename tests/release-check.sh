@@ -80,6 +80,11 @@ venv_for() {   # name python requirements
   local name=$1 python=$2 requirements=$3 key dir
   key=$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-16)
   dir="$cache/venv-$name-$key"
+  # make test runs the release check's two parts at once (release-check-static, release-check-molecule-built): one
+  # waits while the other makes the venv, rather than remove it half made. Called in $(...): the lock ends with it.
+  mkdir -p "$cache"
+  exec 9>"$cache/venv-$name.lock"
+  flock 9
   if [ ! -f "$dir/.installed" ]; then
     rm -rf "$cache/venv-$name-"*
     "$python" -m venv "$dir" >&2 || return 1
