@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Fleet rollout and the doctor on four real hosts: sandbox containers (frontier.llm.sandbox) with their own Docker
 # engines, serving SmolLM2 with llama.cpp's llama-server behind Nginx, provisioned by site.yml (tests/fleet).
-#  1. A rollout of a new plan (planner_ctx 1024) in which the 25% batch's host fails its health gate: the canary is
-#     updated, the failed host is rolled back to its last healthy release, the last two hosts are left untouched,
-#     the summary says so, and the run exits non-zero.
-#  2. A clean rollout converges all four; a second one changes nothing.
+#  1. A rollout of a new plan (planner_ctx 1024) in which the 25% batch's host fails its health gate - its engine
+#     starts and passes its healthcheck, only a completion fails (tests/fleet/group_vars/fleet.yml) - the canary is
+#     updated, the failed host is rolled back to its last healthy release and answers a completion again, the last
+#     two hosts are left untouched, the summary says so, and the run exits non-zero.
+#  2. A rollout whose canary is unreachable from its batch on, then one whose canary is lost during its update: the
+#     canary counted failed, the rest untouched, the summary written (also when Ansible ends the run in that batch). Then a clean rollout converges all four; a second one changes nothing.
 #  3. doctor.yml finds nothing on a healthy fleet, then finds the container OOM-killed on purpose on one host,
 #     and nothing on the others.
 # shellcheck disable=SC2015  # pass and fail always return 0, so A && pass || fail is an if-then-else
@@ -47,10 +49,49 @@ done
 [ "$(ctx fleet-b)" = "$before" ] && pass "fleet-b was rolled back to its last healthy release (ctx $before)" || fail "fleet-b: ctx $(ctx fleet-b)"
 # fleet-b is published on this machine's loopback at 8450 + its index (1); its certificate names 127.0.0.1.
 docker exec fleet-b cat /opt/frontier-llm/nginx/tls/cert.pem >"$log/fleet-b.pem"
-code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$log/fleet-b.pem" https://127.0.0.1:8451/healthz)
-[ "$code" = 200 ] && pass "fleet-b answers again after its rollback" || fail "fleet-b after the rollback: HTTP $code"
+# Its gate failed on the completion, after the engine's healthcheck passed: the case a gate run after the role missed.
+grep -q "A completion through Nginx" <<<"$(python3 -c 'import json; print(json.load(open("plans/rollout.json"))["fleet-b"]["reason"])')" \
+  && pass "fleet-b failed at the gate's completion, its engine healthy" || fail "fleet-b did not fail at the gate's completion"
+key=$(docker exec fleet-b python3 -c 'import json; print(json.load(open("/opt/frontier-llm/secrets/api_keys.json"))["default"]["key"])')
+code=$(curl -s -o "$log/fleet-b-completion.json" -w '%{http_code}' --cacert "$log/fleet-b.pem" -H "Authorization: Bearer $key" \
+  -H 'Content-Type: application/json' https://127.0.0.1:8451/v1/chat/completions \
+  -d '{"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 8}')
+[ "$code" = 200 ] && pass "fleet-b answers the gate's prompt again after its rollback" \
+  || fail "fleet-b after the rollback: HTTP $code $(head -c 300 "$log/fleet-b-completion.json")"
 grep -q "updated 1, failed 1, untouched 2" "$log/rollout1.log" && pass "the summary table says updated 1, failed 1, untouched 2" \
   || fail "no summary line in the rollout output"
+
+# The canary unreachable from its batch on (tests/fleet/group_vars/fleet.yml): counted as failed, the rollout
+# stopped, and the summary written all the same (with the canary the batch's only host, Ansible used to end the run
+# before the summary play).
+rm -f plans/rollout.json
+if run playbooks/rollout.yml -e planner_ctx=1024 -e fleet_lost_host=fleet-a >"$log/rollout-lost.log" 2>&1; then
+  fail "the rollout with an unreachable canary exited 0"
+else
+  pass "the rollout with an unreachable canary exited non-zero"
+fi
+if [ -f plans/rollout.json ]; then
+  states=$(python3 -c 'import json; r = json.load(open("plans/rollout.json")); print(" ".join(r[h]["state"] for h in sorted(r)), r["fleet-a"].get("reason", "")[:80])')
+  [[ "$states" == "failed untouched untouched untouched unreachable"* ]] \
+    && pass "the unreachable canary is counted failed, the rest untouched: $states" || fail "unreachable canary: $states"
+else
+  fail "no plans/rollout.json after a rollout whose canary was unreachable"
+fi
+
+# The canary lost during its update, after it answered the check: Ansible ends the run in that batch (its only host
+# is gone), and the summary written at the batch's start says the canary failed and the rest are untouched.
+rm -f plans/rollout.json
+if run playbooks/rollout.yml -e planner_ctx=1024 -e fleet_lost_host=fleet-a -e fleet_lost_after_check=true \
+    >"$log/rollout-lost2.log" 2>&1; then
+  fail "the rollout whose canary was lost during its update exited 0"
+fi
+if [ -f plans/rollout.json ]; then
+  states=$(python3 -c 'import json; r = json.load(open("plans/rollout.json")); print(" ".join(r[h]["state"] for h in sorted(r)), r["fleet-a"].get("reason", "")[:80])')
+  [[ "$states" == "failed untouched untouched untouched unreachable or interrupted"* ]] \
+    && pass "a canary lost during its update is counted failed, the rest untouched: $states" || fail "canary lost during its update: $states"
+else
+  fail "no plans/rollout.json after a rollout whose canary was lost during its update"
+fi
 
 if run playbooks/rollout.yml -e planner_ctx=1024 >"$log/rollout2.log" 2>&1; then
   all=$(python3 -c 'import json; print(" ".join(sorted(set(v["state"] for v in json.load(open("plans/rollout.json")).values()))))')
