@@ -6,9 +6,11 @@
 #     updated, the failed host is rolled back to its last healthy release and answers a completion again, the last
 #     two hosts are left untouched, the summary says so, and the run exits non-zero.
 #  2. A rollout whose canary is unreachable from its batch on, then one whose canary is lost during its update: the
-#     canary counted failed, the rest untouched, the summary written (also when Ansible ends the run in that batch). Then a clean rollout converges all four; a second one changes nothing.
-#  3. doctor.yml finds nothing on a healthy fleet, then finds the container OOM-killed on purpose on one host,
-#     and nothing on the others.
+#     canary counted failed, the rest untouched, the summary written (also when Ansible ends the run in that batch).
+#     Then a clean rollout converges all four; a second one changes nothing.
+#  3. doctor.yml finds nothing on a healthy fleet; then fleet-c's own engine is OOM-killed in a restart loop (its
+#     limit lowered on the running container, then restored) and the doctor finds the kills and the loop there from
+#     Docker's events, after the restart cleared OOMKilled, and nothing on the others.
 # shellcheck disable=SC2015  # pass and fail always return 0, so A && pass || fail is an if-then-else
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -114,24 +116,48 @@ if run playbooks/doctor.yml >"$log/doctor1.log" 2>&1; then
 else
   grep -E "problem|FAILED" "$log/doctor1.log" | head; fail "doctor.yml on the healthy fleet"
 fi
-# A real OOM kill: a process of the stack's project allocating 64 MiB under a 16 MiB limit, in fleet-c's engine.
-docker exec fleet-c docker run --name frontier-llm-oom --label com.docker.compose.project=frontier-llm --memory 16m \
-  --memory-swap 16m frontier-llm/nginx:1.26-debian13 python3 -c 'x = bytearray(64 << 20)' >/dev/null 2>&1
-[ "$(docker exec fleet-c docker inspect -f '{{.State.OOMKilled}}' frontier-llm-oom)" = true ] \
-  && pass "the kernel OOM-killed the test container on fleet-c" || fail "the test container was not OOM-killed"
+# A real OOM kill of the stack's own engine, under its own restart policy: the running llama-server container's
+# memory limit is lowered (docker update) below what llama-server needs, so the kernel kills it at each start and
+# Docker restarts it - a restart loop - then the plan's limits are restored and it comes back. The restart clears
+# the container's OOMKilled: the doctor must find the kills and the loop in Docker's events.
+dc() { docker exec fleet-c docker "$@"; }
+engine=$(dc ps -q --filter label=com.docker.compose.project=frontier-llm --filter label=com.docker.compose.service=llamacpp)
+read -r mem swap reservation restarts0 <<<"$(dc inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}} {{.RestartCount}}' "$engine")"
+dc update --memory-reservation 6m --memory 8m --memory-swap 8m "$engine" >/dev/null
+restarts=$restarts0
+for _ in $(seq 90); do
+  restarts=$(dc inspect -f '{{.RestartCount}}' "$engine")
+  [ "$((restarts - restarts0))" -ge 5 ] && break
+  sleep 1
+done
+dc update --memory "$mem" --memory-swap "$swap" --memory-reservation "$reservation" "$engine" >/dev/null
+[ "$((restarts - restarts0))" -ge 5 ] && pass "fleet-c's engine was OOM-killed and restarted $((restarts - restarts0)) times under 8 MiB" \
+  || fail "fleet-c's engine restarted $((restarts - restarts0)) times under 8 MiB"
+health=none
+for _ in $(seq 120); do
+  health=$(dc inspect -f '{{.State.Health.Status}}' "$engine")
+  [ "$health" = healthy ] && break
+  sleep 1
+done
+[ "$health" = healthy ] && [ "$(dc inspect -f '{{.State.OOMKilled}}' "$engine")" = false ] \
+  && pass "fleet-c's engine is healthy again with its limits back, OOMKilled cleared by the restart" \
+  || fail "fleet-c's engine after its limits came back: health $health, OOMKilled $(dc inspect -f '{{.State.OOMKilled}}' "$engine")"
 if run playbooks/doctor.yml >"$log/doctor2.log" 2>&1; then
-  fail "doctor.yml exited 0 with an OOM-killed container"
+  fail "doctor.yml exited 0 after the engine's OOM kills"
 else
-  python3 - <<'PY' && pass "doctor.yml found the OOM kill on fleet-c and nothing elsewhere" || fail "doctor.json: $(cat plans/doctor.json)"
+  python3 - <<'PY' && pass "doctor.yml found the OOM kills and the restart loop on fleet-c from Docker's events, nothing elsewhere" \
+    || fail "doctor.json: $(cat plans/doctor.json)"
 import json
 found = json.load(open("plans/doctor.json"))
-assert [f["check"] for f in found["fleet-c"]] == ["oom"], found["fleet-c"]
+assert [f["check"] for f in found["fleet-c"]] == ["oom", "restarts"], found["fleet-c"]
+assert all(f["evidence"].startswith("docker events") for f in found["fleet-c"]), found["fleet-c"]
 assert all(found[h] == [] for h in ("fleet-a", "fleet-b", "fleet-d")), found
+print("\n".join("fleet: doctor on fleet-c: %(check)s: %(seen)s [%(evidence)s]" % f for f in found["fleet-c"]))
 PY
 fi
-docker exec fleet-c docker rm -f frontier-llm-oom >/dev/null 2>&1
 
-destroy || fail "destroying the fleet"
+# FLEET_KEEP=1 leaves the fleet up for a look (tests/fleet.sh destroys it at its next start).
+[ "${FLEET_KEEP:-0}" = 1 ] || destroy || fail "destroying the fleet"
 echo "fleet: logs in $log"
 [ "$failures" = 0 ] || { echo "fleet: $failures check(s) failed"; exit 1; }
 echo "fleet: all checks passed"

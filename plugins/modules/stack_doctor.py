@@ -9,15 +9,16 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: stack_doctor
-short_description: Diagnose a deployed LLM stack - OOM kills, restart loops, memory near its limit, swapping, disk, model churn, plan drift
+short_description: Diagnose a deployed LLM stack - down or unhealthy services, OOM kills, restart loops, memory, swapping, disk, model churn
 version_added: 0.2.0
 description:
   - Reads, without changing anything, what the resource guide's troubleshooting section asks about - the stack's
-    containers (C(docker inspect) OOMKilled and restart counts, C(docker stats) memory against each limit), the
-    kernel log's OOM kills, swap activity (C(/proc/vmstat) sampled over O(watch_seconds)), free space on the models
-    filesystem, repeated model loads in the engine's recent log, and whether the plan the stack applied was made
-    for this host's RAM.
-  - Returns one finding per problem, each with what was seen and the remedy.
+    containers (C(docker inspect) status, health and OOMKilled, C(docker stats) memory against each limit), Docker's
+    own events over O(window) (OOM kills and exits, which a restart does not clear), the kernel log's OOM kills, swap
+    activity (C(/proc/vmstat) sampled over O(watch_seconds)), free space on the models filesystem and on Docker's data
+    root, model loads in the engine's log over O(window), and whether the plan the stack applied was made for this
+    host's RAM.
+  - Returns one finding per problem, each with what was seen, the evidence it was read from, and the remedy.
 author:
   - frontier.llm developers (@frontier-llm)
 options:
@@ -37,10 +38,15 @@ options:
     description: How long to watch swap activity.
     type: int
     default: 2
-  log_since:
-    description: How far back the engine's log and the kernel log are read (a C(docker logs --since) duration).
+  window:
+    description:
+      - How far back Docker's events, the engine's log and the kernel log are read - a duration of digits and C(s),
+        C(m) or C(h). OOM kills and exits older than that are not findings.
+      - Docker keeps its events in memory, since the daemon's last start and up to a bounded number; older ones are
+        not seen.
     type: str
     default: 1h
+    aliases: [log_since]
 attributes:
   check_mode:
     description: Reads only; runs the same in check mode.
@@ -71,10 +77,15 @@ findings:
   elements: dict
   contains:
     check:
-      description: The check (oom, restarts, memory, kernel-oom, swap, disk, model-churn, plan, plan-drift).
+      description: >-
+        The check (down, unhealthy, oom, restarts, memory, kernel-oom, swap, disk, docker-disk, model-churn, plan,
+        plan-drift).
       type: str
     seen:
       description: What was found.
+      type: str
+    evidence:
+      description: Where it was read (docker events over the window, docker inspect, the kernel log, statvfs...).
       type: str
     remedy:
       description: What to do.
@@ -86,6 +97,14 @@ containers:
   elements: dict
 kernel_log_source:
   description: Where the kernel log was read (journalctl, dmesg) or why it was not.
+  returned: always
+  type: str
+events_read:
+  description: How many of Docker's events of the project over the window were read.
+  returned: always
+  type: int
+window:
+  description: The window read, as given.
   returned: always
   type: str
 """
@@ -143,6 +162,30 @@ def _kernel_log(module: AnsibleModule, since: str) -> Tuple[List[str], str]:
     return [], "not readable here (no journalctl or dmesg)"
 
 
+def _seconds(duration: str) -> int:
+    """``90s``, ``30m``, ``1h`` -> seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+def _filesystem(path: str) -> Dict[str, Any]:
+    """``path`` with its filesystem's available and total bytes (none when the path is not a directory)."""
+    disk: Dict[str, Any] = {"path": path}
+    if path and os.path.isdir(path):
+        fs = os.statvfs(path)
+        disk.update(avail=fs.f_bavail * fs.f_frsize, size=fs.f_blocks * fs.f_frsize)
+    return disk
+
+
+def _events(module: AnsibleModule, docker: str, project: str, since: int, until: int) -> List[Dict[str, Any]]:
+    """Docker's container events of the project between two times (both given, so the command returns at once)."""
+    rc, out, err = module.run_command([docker, "events", "--since", str(since), "--until", str(until),
+                                       "--filter", "type=container", "--filter", "label=com.docker.compose.project=%s" % project,
+                                       "--format", "{{json .}}"])
+    if rc != 0:
+        module.fail_json(msg="docker events failed: %s" % err.strip())
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
 def main() -> None:
     """Gather the readings and return the findings."""
     module = AnsibleModule(
@@ -151,13 +194,15 @@ def main() -> None:
             "models_dir": {"type": "path", "default": "/var/lib/frontier-llm/models"},
             "project": {"type": "str", "default": "frontier-llm"},
             "watch_seconds": {"type": "int", "default": 2},
-            "log_since": {"type": "str", "default": "1h"},
+            "window": {"type": "str", "default": "1h", "aliases": ["log_since"]},
         },
         supports_check_mode=True,
     )
     params = module.params
-    if not re.match(r"^[a-z0-9][a-z0-9_-]*$", params["project"]) or not re.match(r"^[1-9][0-9]*[smh]$", params["log_since"]):
-        module.fail_json(msg="project must be a Compose project name and log_since a duration such as 1h")
+    if not re.match(r"^[a-z0-9][a-z0-9_-]*$", params["project"]):
+        module.fail_json(msg="project: %r is not a Compose project name (lowercase letters, digits, _ and -)" % params["project"])
+    if not re.match(r"^[1-9][0-9]{0,5}[smh]\Z", params["window"]):
+        module.fail_json(msg="window: %r is not a duration such as 90s, 30m or 1h" % params["window"])
     docker = module.get_bin_path("docker", required=True)
     plan_path = os.path.join(params["stack_root"], "plan.json")
     plan = None
@@ -165,6 +210,8 @@ def main() -> None:
         with open(plan_path) as handle:
             plan = json.load(handle)
 
+    now = int(time.time())
+    events = _events(module, docker, params["project"], now - _seconds(params["window"]), now)
     rc, out, err = module.run_command([docker, "ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % params["project"]])
     if rc != 0:
         module.fail_json(msg="docker ps failed: %s" % err.strip())
@@ -183,30 +230,32 @@ def main() -> None:
             used = _bytes(str(entry.get("MemUsage", "")).split("/", maxsplit=1)[0])
             if used is not None:
                 stats[str(entry.get("Name", ""))] = used
+    rc, out, _err = module.run_command([docker, "info", "--format", "{{.DockerRootDir}}"])
+    data_root = out.strip() if rc == 0 else ""
 
     engine_log: List[str] = []
     service = ENGINE_SERVICE.get(str((plan or {}).get("engine")))
     if service:
         rc, out, err = module.run_command([docker, "compose", "-p", params["project"], "logs", "--no-color",
-                                           "--since", params["log_since"], service])
+                                           "--since", params["window"], service])
         engine_log = (out + err).splitlines() if rc == 0 else []
-    kernel_log, kernel_source = _kernel_log(module, params["log_since"])
+    kernel_log, kernel_source = _kernel_log(module, params["window"])
     first = _vmstat()
     time.sleep(max(params["watch_seconds"], 1))
     second = _vmstat()
-    disk: Dict[str, Any] = {"path": params["models_dir"]}
-    if os.path.isdir(params["models_dir"]):
-        fs = os.statvfs(params["models_dir"])
-        disk.update(avail=fs.f_bavail * fs.f_frsize, size=fs.f_blocks * fs.f_frsize)
 
-    readings = {"containers": containers, "stats": stats, "kernel_log": kernel_log, "engine_log": engine_log,
+    readings = {"containers": containers, "events": events, "window": params["window"], "stats": stats,
+                "kernel_log": kernel_log, "kernel_log_source": kernel_source, "engine_log": engine_log,
                 "vmstat": {"first": first, "second": second, "seconds": max(params["watch_seconds"], 1)},
-                "disk": disk, "plan": plan, "memtotal_mb": _memtotal_mb()}
+                "disk": _filesystem(params["models_dir"]), "data_root": _filesystem(data_root), "plan": plan,
+                "memtotal_mb": _memtotal_mb()}
     summary = [{"name": str(c.get("Name", "")).lstrip("/"), "status": (c.get("State") or {}).get("Status"),
+                "health": ((c.get("State") or {}).get("Health") or {}).get("Status"),
                 "oom_killed": bool((c.get("State") or {}).get("OOMKilled")), "restarts": int(c.get("RestartCount") or 0),
                 "memory_mb": (stats.get(str(c.get("Name", "")).lstrip("/")) or 0) // MIB,
                 "limit_mb": int((c.get("HostConfig") or {}).get("Memory") or 0) // MIB} for c in containers]
-    module.exit_json(changed=False, findings=diagnose(readings), containers=summary, kernel_log_source=kernel_source)
+    module.exit_json(changed=False, findings=diagnose(readings), containers=summary, kernel_log_source=kernel_source,
+                     events_read=len(events), window=params["window"])
 
 
 if __name__ == "__main__":
