@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command, as a newcomer runs it: `make site` with no arguments must take the
 # sandbox host from nothing to a completion through Nginx; a second run must change nothing;
-# `make sandbox-key` must print a key that works from this machine; `make destroy-sandbox`
-# must remove the sandbox and nothing else. Real components throughout: the sandbox's own
+# `make sandbox-key` must print a key that works from this machine; the fault suite (tests/faults.py) must
+# hold; `make destroy-sandbox` must remove the sandbox and nothing else. Real components throughout: the sandbox's own
 # Docker engine, Debian's nginx, llama.cpp's llama-server and the SmolLM2 model.
 # shellcheck disable=SC2015  # pass and fail always return 0, so A && pass || fail is an if-then-else
 set -uo pipefail
@@ -63,6 +63,15 @@ if make site >"$log/site2.log" 2>&1; then
 else
   tail -n 40 "$log/site2.log"; fail "second make site"
 fi
+
+# The fault suite on the same sandbox (tests/faults.py): the engine killed during open streams, Nginx reloaded during
+# open streams, the host's Docker engine restarted, and a load run; it prints its table of figures.
+if .venv/bin/python tests/faults.py --host frontier-sandbox --url "$url" --ca "$ca" >"$log/faults.log" 2>&1; then
+  pass "the fault suite held"
+else
+  fail "the fault suite (its table below)"
+fi
+sed -n '/^faults: the table/,$p' "$log/faults.log"
 
 # A changed setting recreates the sandbox container; like a rebooted host it keeps its disk (volumes), and the
 # stack must come back healthy with its keys.
