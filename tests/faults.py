@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The fault suite: faults injected into a running sandbox stack, what must hold, and the figures.
 
 Run by tests/site-sandbox.sh on the sandbox host that `make site` provisioned (the genuine llama-server
@@ -6,7 +5,7 @@ behind Nginx, Prometheus and mtail, the sandbox's own Docker engine), after its 
 request goes through Nginx with TLS verified against the stack's certificate; every request loop is
 bounded in count and time and targets only the sandbox on this machine's loopback.
 
-    tests/faults.py [--host frontier-sandbox] [--url https://127.0.0.1:8443] [--ca plans/certs/frontier-sandbox.pem]
+    python3 tests/faults.py [--host frontier-sandbox] [--url https://127.0.0.1:8443] [--ca plans/certs/frontier-sandbox.pem]
 
 Faults (one table row each):
   1. the engine's process killed (SIGKILL from the host, as a crash: `docker kill` would count as a manual
@@ -273,7 +272,7 @@ def load(stack: Stack, requests: int = 400, concurrency: int = 8) -> Tuple[bool,
                     tokens += int((body.get("usage") or {}).get("completion_tokens") or 0)
 
     began = time.monotonic()
-    workers = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    workers = [threading.Thread(target=worker, daemon=True) for _worker in range(concurrency)]
     for thread in workers:
         thread.start()
     for thread in workers:

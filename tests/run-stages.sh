@@ -57,7 +57,7 @@ report() {
   reported=1
   echo
   echo "make test: stages ($(duration $(( $(date +%s) - begin ))) elapsed)"
-  printf '  %-22s %-22s %10s %5s\n' "STAGE" "RESULT" "WALL" "CPU"
+  printf '  %-30s %-22s %10s %5s\n' "STAGE" "RESULT" "WALL" "CPU"
   for stage in "${stages[@]}"; do
     name=${stage#*:}
     shown=${result[$name]:-not run}
@@ -67,7 +67,7 @@ report() {
       *) failed=$((failed + 1)) ;;
     esac
     [ "$name" = "$stage" ] || shown="$shown (${stage%%:*})"
-    printf '  %-22s %-22s %10s %5s\n' "$name" "$shown" "${wall[$name]:--}" "${cpu[$name]:--}"
+    printf '  %-30s %-22s %10s %5s\n' "$name" "$shown" "${wall[$name]:--}" "${cpu[$name]:--}"
   done
   echo "  (bg: in the background at nice 19, par: in the background at normal priority, each beside the stages after it;"
   echo "   CPU: the machine's use while the stage ran)"
