@@ -96,7 +96,7 @@ stop_background() {   # end the background stages still running, each reported "
 join_one() {   # wait for the background stage NAME and record its result; 1 when it failed
   local name=$1 rc
   if wait "${bg_pid[$name]}"; then rc=0; else rc=$?; fi
-  wall[$name]=$(duration $(( $(date +%s) - ${bg_start[$name]} )))
+  wall[$name]=$(duration $(( $(cat "$logs/$name.end" 2>/dev/null || date +%s) - ${bg_start[$name]} )))
   cpu[$name]=$(cpu_since "${bg_cpu[$name]}")
   if [ "$rc" -eq 0 ]; then
     result[$name]="passed"
@@ -161,7 +161,11 @@ for stage in "${stages[@]}"; do
     bg_cpu[$name]=$(cpu_ticks)
     # A process group of its own (set -m), so that stopping it stops everything it started.
     set -m
-    nice -n "$niceness" "$make" --no-print-directory "$name" >"$logs/$name.log" 2>&1 &
+    # Its end time goes to NAME.end: it is joined only when a foreground stage ends, and its wall time is its own.
+    rm -f "$logs/$name.end"
+    # shellcheck disable=SC2016  # the $ are the inner shell's
+    nice -n "$niceness" bash -c '"$0" --no-print-directory "$1" >"$2.log" 2>&1; rc=$?; date +%s >"$2.end"; exit "$rc"' \
+      "$make" "$name" "$logs/$name" &
     bg_pid[$name]=$!
     set +m
     continue
