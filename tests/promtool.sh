@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The stack's Prometheus rules checked by Debian's promtool (the frontier-llm/prometheus image that
 # `make images` builds): `promtool check rules` on every rule file, then `promtool test rules` on
-# tests/prometheus/rules_test.yml (each alert fires on its input and stays silent on a healthy series).
+# tests/prometheus/rules_test.yml (each alert fires on its input and stays silent on a healthy series); the
+# blackbox exporter's configuration checked by the exporter (the frontier-llm/blackbox-exporter image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${FRONTIER_PROMETHEUS_IMAGE:-frontier-llm/prometheus:2.53-debian13}
@@ -20,6 +21,13 @@ python3 tests/tools/dashboard_exprs.py "$panels/panels.yml"
 chmod 0755 "$panels" && chmod 0644 "$panels/panels.yml"
 docker run --rm --entrypoint promtool -v "$panels:/panels:ro" "$image" check rules /panels/panels.yml
 echo "promtool: rules checked and tested with $(run --version 2>&1 | head -n 1)"
+
+# The blackbox exporter's configuration (roles/stack/files/blackbox) read by Debian's exporter itself (--config.check).
+blackbox_image=${FRONTIER_BLACKBOX_IMAGE:-frontier-llm/blackbox-exporter:0.26-debian13}
+docker image inspect "$blackbox_image" >/dev/null 2>&1 || { echo "promtool: $blackbox_image is missing: run make images"; exit 1; }
+docker run --rm -v "$PWD/roles/stack/files/blackbox:/etc/prometheus:ro" "$blackbox_image" \
+  --config.file=/etc/prometheus/blackbox.yml --config.check
+echo "promtool: the blackbox exporter's configuration checked by $(docker run --rm "$blackbox_image" --version 2>&1 | head -n 1)"
 
 # The gateway's mtail program (roles/stack/files/mtail) on access-log lines in the format nginx.conf
 # gives them (frontier_mtail, as Nginx's syslog sends them): each field lands in its label.

@@ -10,9 +10,16 @@ Rules:
 - Neither service publishes a port. Prometheus listens on the project's network and is reached
   through Nginx under ``/prometheus/`` with the operator key only; node-exporter is scraped on
   the project's network.
-- Limits and reservations come from the plan's ``components`` (``prometheus``, ``node_exporter``).
+- Limits and reservations come from the plan's ``components`` (``prometheus``, ``node_exporter``,
+  ``blackbox_exporter``).
 - Prometheus scrapes itself, node-exporter and, where the engine exports metrics, the engine
   (llama-server's ``/metrics``, on the project's network). Ollama exports none (ollama#3144).
+- Every engine, whatever it exports, is probed: the blackbox exporter (Prometheus's own prober) sends a GET to the
+  engine's health endpoint on the project's network (:data:`stack.ENGINES`' ``probe_path``) when Prometheus scrapes
+  its ``/probe`` as the ``engine_probe`` job, with the ``http_2xx`` module (the stack role's
+  ``files/blackbox/blackbox.yml``; with ``stack_engine_probe``, on by default; not on Swarm yet); the
+  ``LLMEngineDown`` alert reads its ``probe_success``. The probe's ``instance`` is the engine's address, the same
+  as the ``engine`` job's, so the two jobs' series of one engine make one alert.
   The Docker engine's own metrics listen on the host's loopback, which no container reaches, so
   they are not scraped.
 - The filesystem that holds the models directory is labelled ``frontier_models="true"`` at
@@ -48,6 +55,15 @@ MTAIL_PORT = 3903
 GRAFANA_PORT = 3000
 ALERTMANAGER_PORT = 9093
 DCGM_EXPORTER_PORT = 9400
+BLACKBOX_PORT = 9115
+# The job that probes the engine's health endpoint through the blackbox exporter (the LLMEngineDown alert reads it),
+# and the exporter's module it uses: a GET that succeeds on a 2xx answer.
+PROBE_JOB = "engine_probe"
+PROBE_MODULE = "http_2xx"
+# Where the blackbox exporter reads its configuration in its container (Debian's package path), and the directory
+# under the monitoring configuration directory that holds it on the host.
+BLACKBOX_CONFIG = "/etc/prometheus/blackbox.yml"
+BLACKBOX_DIR = "blackbox"
 # The job that scrapes mtail (the rules and dashboards read job="gateway").
 GATEWAY_JOB = "gateway"
 # Alertmanager's receiver integrations (its configuration's <receiver>: every *_configs list it knows, 0.28).
@@ -116,13 +132,16 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
              config_hash: str, retention_time: str = "15d", retention_size: str = "10GB",
              cadvisor: bool = False, gateway_metrics: bool = False,
              grafana: Optional[Mapping[str, str]] = None, alertmanager: bool = False,
-             dcgm: bool = False) -> Dict[str, Dict[str, Any]]:
-    """The Compose services ``prometheus``, ``node-exporter``, ``cadvisor``, ``mtail`` and ``grafana`` for one host's plan.
+             dcgm: bool = False, engine_probe: bool = False) -> Dict[str, Dict[str, Any]]:
+    """The Compose services ``prometheus``, ``node-exporter``, ``blackbox-exporter``, ``cadvisor``, ``mtail`` and
+    ``grafana`` for one host's plan.
 
     ``cadvisor``, ``mtail`` (``gateway_metrics``, whose program is ``config_dir``/mtail) and ``grafana`` only when
     asked; ``grafana`` is a dict with ``dir`` (the host directory of its provisioning and dashboards),
     ``password_file`` (the admin password on the host), ``root_url`` (where users reach it) and ``config_hash``;
     ``alertmanager`` reads ``config_dir``/alertmanager/alertmanager.yml (:func:`alertmanager_config`).
+    ``blackbox-exporter`` (``engine_probe``, ``stack_engine_probe``) reads ``config_dir``/blackbox/blackbox.yml (the
+    stack role's ``files/blackbox/blackbox.yml``).
 
     :param config_dir: the host directory with ``prometheus.yml`` and ``rules/``, mounted read-only.
     :param config_hash: a digest of that directory's files, as a label: a changed configuration
@@ -164,6 +183,8 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
     }
     hardened(node_exporter, plan["components"]["node_exporter"])
     found = {"prometheus": prometheus, "node-exporter": node_exporter}
+    if engine_probe:
+        found["blackbox-exporter"] = blackbox_service(plan, images, network, config_dir, config_hash)
     if cadvisor:
         found["cadvisor"] = cadvisor_service(plan, images, network)
     if gateway_metrics:
@@ -175,6 +196,44 @@ def services(plan: Mapping[str, Any], images: Mapping[str, str], network: str, c
     if dcgm and plan.get("backend") == "cuda":
         found["dcgm-exporter"] = dcgm_exporter_service(plan, images, network)
     return found
+
+
+def blackbox_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str, config_dir: str,
+                     config_hash: str) -> Dict[str, Any]:
+    """The blackbox exporter, which probes the engine's health endpoint for Prometheus (the ``engine_probe`` job).
+
+    On the project's network only (no port published): Prometheus reaches it there, and it reaches the engine
+    there. Its configuration, ``config_dir``/blackbox/blackbox.yml (the stack role's file), is mounted read-only
+    at Debian's path, :data:`BLACKBOX_CONFIG`; a changed file changes the config label, which recreates it.
+    """
+    service: Dict[str, Any] = {
+        "image": images["blackbox_exporter"],
+        "restart": "unless-stopped",
+        "command": ["--config.file=%s" % BLACKBOX_CONFIG, "--web.listen-address=0.0.0.0:%d" % BLACKBOX_PORT],
+        "volumes": ["%s/%s:%s:ro" % (config_dir, BLACKBOX_DIR, BLACKBOX_CONFIG.rsplit("/", 1)[0])],
+        "networks": [network],
+        "labels": {"org.frontier-llm.config": config_hash},
+        "healthcheck": http_healthcheck(BLACKBOX_PORT, "/-/healthy", "10s"),
+    }
+    return hardened(service, plan["components"]["blackbox_exporter"])
+
+
+def probe_job(engine: str, targets: List[str], probe_path: str) -> Dict[str, Any]:
+    """The ``engine_probe`` scrape job: Prometheus asks the blackbox exporter's ``/probe`` to GET
+    ``http://<target><probe_path>`` with :data:`PROBE_MODULE`, and records ``probe_success`` under the target's own
+    address as ``instance`` (the ``engine`` job's instance of the same engine), labelled with the engine.
+
+    :param targets: the engine's ``host:port`` addresses on the project's network.
+    """
+    return {"job_name": PROBE_JOB, "metrics_path": "/probe", "params": {"module": [PROBE_MODULE]},
+            "static_configs": [{"targets": list(targets), "labels": {"engine": engine}}],
+            # Upstream's README pattern: the target becomes the probe's URL parameter and the instance label, and
+            # the scrape itself goes to the exporter.
+            "relabel_configs": [
+                {"source_labels": ["__address__"], "target_label": "__param_target",
+                 "replacement": "http://${1}%s" % probe_path},
+                {"source_labels": ["__address__"], "target_label": "instance"},
+                {"target_label": "__address__", "replacement": "blackbox-exporter:%d" % BLACKBOX_PORT}]}
 
 
 def dcgm_exporter_service(plan: Mapping[str, Any], images: Mapping[str, str], network: str) -> Dict[str, Any]:
@@ -322,7 +381,8 @@ def cadvisor_service(plan: Mapping[str, Any], images: Mapping[str, str], network
 
 def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port: int, models_mountpoint: str,
                       scrape_interval: str = "15s", host: str = "", cadvisor: bool = False,
-                      gateway_metrics: bool = False, alertmanager: bool = False, dcgm: bool = False) -> Dict[str, Any]:
+                      gateway_metrics: bool = False, alertmanager: bool = False, dcgm: bool = False,
+                      probe_path: Optional[str] = None) -> Dict[str, Any]:
     """Prometheus's configuration (``prometheus.yml``) for one host's stack.
 
     :param engine_service: the engine's Compose service (its name on the project's network).
@@ -334,6 +394,8 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
         serves one model, that model (Nginx does not read the request's body, so a request's model is unknown).
     :param alertmanager: send the alerts to the project's Alertmanager.
     :param dcgm: scrape dcgm-exporter (the ``gpu`` job) on a plan with backend ``cuda``.
+    :param probe_path: the engine's health endpoint, which the ``engine_probe`` job probes through the blackbox
+        exporter (:func:`probe_job`); None for no probe.
     """
     jobs: List[Dict[str, Any]] = [
         {"job_name": "prometheus", "metrics_path": "%s/metrics" % ROUTE_PREFIX,
@@ -358,6 +420,8 @@ def prometheus_config(plan: Mapping[str, Any], engine_service: str, engine_port:
         jobs.append({"job_name": "engine", "metrics_path": path,
                      "static_configs": [{"targets": ["%s:%d" % (engine_service, engine_port)],
                                          "labels": {"engine": plan["engine"]}}]})
+    if probe_path:
+        jobs.append(probe_job(plan["engine"], ["%s:%d" % (engine_service, engine_port)], probe_path))
     config: Dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
                    "external_labels": {"host": host} if host else {}},

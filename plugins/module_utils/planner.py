@@ -87,6 +87,9 @@ COMPONENTS: Dict[str, Tuple[int, int, float]] = {
     "mtail": (64, 32, 0.25),
     # Alertmanager (when deployed): tens of MiB for a handful of alerts and silences.
     "alertmanager": (128, 64, 0.25),
+    # The blackbox exporter: the engine's health probe (LLMEngineDown); a Go binary of about 15-20 MiB probing one
+    # target every scrape interval.
+    "blackbox_exporter": (64, 32, 0.25),
 }
 # Budgeted on NVIDIA hosts only: NVIDIA's dcgm-exporter (the GPUs' memory, use, temperature and errors), which holds
 # DCGM's host engine: a few hundred MiB.

@@ -37,7 +37,10 @@ PROJECT = "frontier-llm"
 NETWORK = "backend"
 
 # How each engine runs in a container: its port, where its models live, its healthcheck and
-# the environment that wires it to the stack (the plan's env comes on top).
+# the environment that wires it to the stack (the plan's env comes on top). probe_path: what the blackbox
+# exporter GETs on the project's network for the LLMEngineDown alert (monitoring.probe_job), a cheap answer
+# that is 2xx only when the engine serves: llama-server's and mistral.rs's /health (503 while a model loads),
+# Ollama's /api/version (its server answers it without touching a model; Ollama has no /health).
 ENGINES: Dict[str, Dict[str, Any]] = {
     "ollama": {
         "port": 11434,
@@ -45,6 +48,7 @@ ENGINES: Dict[str, Dict[str, Any]] = {
         "healthcheck": ["CMD", "ollama", "list"],
         "env": {"OLLAMA_HOST": "0.0.0.0:11434", "OLLAMA_MODELS": "/root/.ollama/models"},
         "health_path": "/api/tags",
+        "probe_path": "/api/version",
     },
     "llamacpp": {
         "port": 8080,
@@ -52,6 +56,7 @@ ENGINES: Dict[str, Dict[str, Any]] = {
         "healthcheck": ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/health"],
         "env": {"LLAMA_ARG_HOST": "0.0.0.0", "LLAMA_ARG_PORT": "8080"},
         "health_path": "/v1/models",
+        "probe_path": "/health",
     },
     # mistral.rs reads its settings from upstream's `mistralrs from-config` TOML file (written from the plan by
     # mistralrs_config); each model's GGUF file is mounted alone at /models/<name>/<file>, and the server runs in
@@ -62,6 +67,7 @@ ENGINES: Dict[str, Dict[str, Any]] = {
         "healthcheck": ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:1234/health"],
         "env": {},
         "health_path": "/v1/models",
+        "probe_path": "/health",
         "config": "/etc/mistralrs/config.toml",
     },
 }
@@ -274,6 +280,8 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
     service = ENGINE_SERVICE[engine]
     spec = ENGINES[engine]
     needed = [service, "nginx"] + (["prometheus", "node_exporter"] if monitoring is not None else [])
+    if monitoring is not None and monitoring.get("engine_probe"):
+        needed.append("blackbox_exporter")
     if monitoring is not None and monitoring.get("cadvisor"):
         needed.append("cadvisor")
     gateway_metrics = bool(monitoring is not None and monitoring.get("gateway_metrics"))
@@ -359,13 +367,18 @@ def compose_project(plan: Mapping[str, Any], images: Mapping[str, str], bind_add
 
 def prometheus_config(plan: Mapping[str, Any], models_mountpoint: str, scrape_interval: str = "15s",
                       host: str = "", cadvisor: bool = False, gateway_metrics: bool = False,
-                      alertmanager: bool = False, dcgm: bool = False) -> Dict[str, Any]:
-    """Prometheus's configuration for the stack of one host's plan (see :func:`monitoring.prometheus_config`)."""
+                      alertmanager: bool = False, dcgm: bool = False, engine_probe: bool = False) -> Dict[str, Any]:
+    """Prometheus's configuration for the stack of one host's plan (see :func:`monitoring.prometheus_config`).
+
+    :param engine_probe: probe the engine's health endpoint (:data:`ENGINES`' ``probe_path``) through the blackbox
+        exporter, the ``engine_probe`` job (``stack_engine_probe``).
+    """
     engine = plan["engine"]
     if engine not in ENGINES:
         raise PlanError("planner_plan: the stack does not serve the engine %r" % (engine,))
     return monitoring_utils.prometheus_config(plan, ENGINE_SERVICE[engine], ENGINES[engine]["port"], models_mountpoint,
-                                              scrape_interval, host, cadvisor, gateway_metrics, alertmanager, dcgm)
+                                              scrape_interval, host, cadvisor, gateway_metrics, alertmanager, dcgm,
+                                              probe_path=ENGINES[engine]["probe_path"] if engine_probe else None)
 
 
 def mountpoint(mounts: Any, path: str) -> str:
@@ -606,7 +619,8 @@ def settings_errors(settings: Mapping[str, Any], plan: Optional[Mapping[str, Any
                                                       settings.get("stack_prometheus_retention_size"),
                                                       settings.get("stack_prometheus_scrape_interval")))
         if isinstance(images, Mapping):
-            wanted = (("prometheus", "node_exporter") + (("cadvisor",) if settings.get("stack_cadvisor") else ())
+            wanted = (("prometheus", "node_exporter") + (("blackbox_exporter",) if settings.get("stack_engine_probe") else ())
+                      + (("cadvisor",) if settings.get("stack_cadvisor") else ())
                       + (("mtail",) if settings.get("stack_gateway_metrics") else ())
                       + (("grafana",) if settings.get("stack_grafana") else ())
                       + (("alertmanager",) if settings.get("stack_alertmanager") else ())

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make what the stack scenarios need and no registry gives us:
 #  - the images, built on this machine's engine by the collection's own images role
-#    (Debian 13's nginx, Prometheus and node-exporter, llama.cpp's genuine llama-server, the real
+#    (Debian 13's nginx, Prometheus, node-exporter and blackbox exporter, llama.cpp's genuine llama-server, the real
 #    mistral.rs engine in the collection's mistralrs-pyserver) plus
 #    two named test doubles, the Ollama and cAdvisor stand-ins (tests/images/), saved together into
 #    .cache/images/stack.tar, which the scenarios mount and the stack role loads
@@ -22,7 +22,7 @@ trap 'rm -f "$vars"' EXIT
 cat >"$vars" <<JSON
 {
   "images_base_image": "${FRONTIER_TEST_IMAGE_DEBIAN13:-frontier-llm/systemd:debian13}",
-  "images_build": ["nginx", "prometheus", "node-exporter", "mtail", "alertmanager", "ollama-standin", "cadvisor-standin", "llama-server", "mistralrs-pyserver"],
+  "images_build": ["nginx", "prometheus", "node-exporter", "blackbox-exporter", "mtail", "alertmanager", "ollama-standin", "cadvisor-standin", "llama-server", "mistralrs-pyserver"],
   "images_recipes_extra": {"ollama-standin": {"path": "$root/tests/images/ollama-standin",
                                               "tag": "frontier-test/ollama-standin:1", "build_minutes": 1},
                            "cadvisor-standin": {"path": "$root/tests/images/cadvisor-standin",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 import yaml
 
+from ansible_collections.frontier.llm.plugins.module_utils.monitoring import PROBE_JOB
 from ansible_collections.frontier.llm.plugins.module_utils.planner import resource_plan
 from ansible_collections.frontier.llm.plugins.module_utils.stack import (
     compose_project,
@@ -20,9 +22,11 @@ from test_planner import linux
 from test_stack import IMAGES, SMOLLM2, good_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-MONITORED = dict(IMAGES, prometheus="prom/prometheus:v2.53.3", node_exporter="prom/node-exporter:v1.9.0")
+BLACKBOX_YML = ROOT / "roles/stack/files/blackbox/blackbox.yml"
+MONITORED = dict(IMAGES, prometheus="prom/prometheus:v2.53.3", node_exporter="prom/node-exporter:v1.9.0",
+                 blackbox_exporter="prom/blackbox-exporter:v0.26.0")
 MONITORING: Dict[str, Any] = {"config_dir": "/opt/frontier-llm/prometheus", "config_hash": "abc123",
-                              "retention_time": "30d", "retention_size": "20GB"}
+                              "retention_time": "30d", "retention_size": "20GB", "engine_probe": True}
 
 
 def llamacpp_plan() -> Dict[str, Any]:
@@ -123,8 +127,9 @@ def test_bad_monitoring_settings_are_refused_naming_the_variable(name: str, valu
 
 def test_monitoring_without_its_images_is_refused() -> None:
     settings = dict(good_settings(), stack_monitoring=True, stack_prometheus_retention_time="15d",
-                    stack_prometheus_retention_size="10GB", stack_prometheus_scrape_interval="15s")
-    assert settings_errors(settings) == ["stack_images: no image for prometheus, node_exporter, which stack_monitoring deploys"]
+                    stack_prometheus_retention_size="10GB", stack_prometheus_scrape_interval="15s", stack_engine_probe=True)
+    assert settings_errors(settings) == ["stack_images: no image for prometheus, node_exporter, blackbox_exporter, which "
+                                         "stack_monitoring deploys"]
 
 
 def test_every_service_drops_its_capabilities_and_gains_no_privilege() -> None:
@@ -280,3 +285,79 @@ def test_dcgm_exporter_only_on_nvidia_hosts_budgeted_by_the_plan() -> None:
     assert "dcgm_exporter" not in cpu["components"]
     assert "dcgm-exporter" not in compose_project(cpu, images, monitoring=dict(MONITORING, dcgm=True))["services"]
     assert "gpu" not in [job["job_name"] for job in prometheus_config(cpu, "/", dcgm=True)["scrape_configs"]]
+
+
+def relabelled(job: Dict[str, Any], address: str) -> Dict[str, str]:
+    """The labels Prometheus gives one target of a scrape job after its relabel_configs (the replace action, the
+    only one the stack uses: source labels joined by ;, the fully anchored regex, $1 / ${1} in the replacement)."""
+    labels = {"__address__": address, "job": job["job_name"], "__metrics_path__": job.get("metrics_path", "/metrics")}
+    labels.update({"__param_%s" % name: values[0] for name, values in job.get("params", {}).items()})
+    for rule in job.get("relabel_configs", []):
+        value = ";".join(labels.get(name, "") for name in rule.get("source_labels", []))
+        found = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if found:
+            labels[rule["target_label"]] = re.sub(r"\$\{?([0-9])\}?", lambda m: found.group(int(m.group(1))) or "",
+                                                  rule.get("replacement", "$1"))
+    return labels
+
+
+@pytest.mark.parametrize("engine, models, target, url", [
+    ("llamacpp", [SMOLLM2], "llamacpp:8080", "http://llamacpp:8080/health"),
+    ("mistralrs", [SMOLLM2], "mistral:1234", "http://mistral:1234/health"),
+    ("ollama", ["mistral:7b-instruct-q4_K_M"], "ollama:11434", "http://ollama:11434/api/version"),
+])
+def test_every_engine_is_probed_at_its_own_health_endpoint(engine: str, models: Any, target: str, url: str) -> None:
+    plan = resource_plan(linux(64), models=models, engine=engine)
+    jobs = {job["job_name"]: job for job in prometheus_config(plan, "/", engine_probe=True)["scrape_configs"]}
+    probe = jobs["engine_probe"]
+    assert probe["metrics_path"] == "/probe" and probe["params"] == {"module": ["http_2xx"]}
+    assert probe["static_configs"] == [{"targets": [target], "labels": {"engine": engine}}]
+    labels = relabelled(probe, target)
+    # Prometheus scrapes the exporter, which GETs the engine's health endpoint on the project's network.
+    assert labels["__address__"] == "blackbox-exporter:9115" and labels["__param_target"] == url
+    assert labels["__param_module"] == "http_2xx"
+    # The engine's own address as instance: the engine job's instance too, where the engine exports metrics.
+    assert labels["instance"] == target
+    if "engine" in jobs:
+        assert jobs["engine"]["static_configs"][0]["targets"] == [target]
+    # The module the job asks for is the one the exporter's configuration defines: a GET, successful on 2xx only.
+    module = yaml.safe_load(BLACKBOX_YML.read_text())["modules"][probe["params"]["module"][0]]
+    assert module["prober"] == "http" and module["http"]["method"] == "GET" and "valid_status_codes" not in module["http"]
+    # Without stack_engine_probe: no probe job.
+    assert "engine_probe" not in [job["job_name"] for job in prometheus_config(plan, "/")["scrape_configs"]]
+
+
+def test_the_blackbox_exporter_runs_on_the_backend_only_hardened_with_the_plans_limits() -> None:
+    plan = llamacpp_plan()
+    compose = compose_project(plan, MONITORED, monitoring=MONITORING)
+    blackbox = compose["services"]["blackbox-exporter"]
+    assert blackbox["image"] == "prom/blackbox-exporter:v0.26.0"
+    assert blackbox["networks"] == ["backend"] and "ports" not in blackbox and "network_mode" not in blackbox
+    assert blackbox["read_only"] is True and blackbox["cap_drop"] == ["ALL"] and "cap_add" not in blackbox
+    assert blackbox["security_opt"] == ["no-new-privileges:true"] and blackbox["tmpfs"] == ["/tmp"]
+    wanted = plan["components"]["blackbox_exporter"]
+    assert to_mib(blackbox["mem_limit"], "mem_limit") == wanted["mem_limit_mb"]
+    assert to_mib(blackbox["mem_reservation"], "mem_reservation") == wanted["mem_reservation_mb"]
+    assert blackbox["cpus"] == wanted["cpus"]
+    # Its configuration at Debian's path, from the monitoring directory, read-only; a change recreates it.
+    assert blackbox["volumes"] == ["/opt/frontier-llm/prometheus/blackbox:/etc/prometheus:ro"]
+    assert "--config.file=/etc/prometheus/blackbox.yml" in blackbox["command"]
+    assert "--web.listen-address=0.0.0.0:9115" in blackbox["command"]
+    assert blackbox["labels"]["org.frontier-llm.config"] == "abc123"
+    assert "http://127.0.0.1:9115/-/healthy" in blackbox["healthcheck"]["test"][1]
+    # Without monitoring, or without stack_engine_probe: no blackbox exporter (nor its image needed).
+    assert "blackbox-exporter" not in compose_project(plan, MONITORED)["services"]
+    unprobed = dict(MONITORING, engine_probe=False)
+    assert "blackbox-exporter" not in compose_project(plan, dict(MONITORED, blackbox_exporter="x"), monitoring=unprobed)["services"]
+    with pytest.raises(Exception, match="no image for the service 'blackbox_exporter'"):
+        compose_project(plan, dict(IMAGES, prometheus="p:1", node_exporter="n:1"), monitoring=MONITORING)
+
+
+def test_the_engine_down_alert_reads_the_probe_job_and_the_engine_job() -> None:
+    rules = yaml.safe_load((ROOT / "roles/stack/files/prometheus/rules/alerts.yml").read_text())["groups"][0]["rules"]
+    down = next(rule for rule in rules if rule.get("alert") == "LLMEngineDown")
+    assert 'probe_success{job="%s"}' % PROBE_JOB in down["expr"] and 'up{job="engine"}' in down["expr"]
+    assert down["labels"]["severity"] == "critical"
+    # The blackbox exporter's own scrape is a target like the others: ScrapeTargetDown covers it.
+    scrape = next(rule for rule in rules if rule.get("alert") == "ScrapeTargetDown")
+    assert scrape["expr"] == 'up{job!="engine"} == 0'

@@ -234,11 +234,11 @@ def test_every_root_filesystem_is_read_only_but_cadvisors() -> None:
     # What a service writes goes to its volumes or to a /tmp in memory (Nginx's pid and temporary files too).
     plan = resource_plan(linux(64), models=["mistral:7b-instruct-q4_K_M"])
     monitoring = {"config_dir": "/opt/frontier-llm/prometheus", "config_hash": "x", "retention_time": "15d",
-                  "retention_size": "10GB", "cadvisor": True}
+                  "retention_size": "10GB", "cadvisor": True, "engine_probe": True}
     images = dict(IMAGES, prometheus="prom/prometheus:v2.53.3", node_exporter="prom/node-exporter:v1.9.0",
-                  cadvisor="gcr.io/cadvisor/cadvisor:v0.49.1")
+                  blackbox_exporter="prom/blackbox-exporter:v0.26.0", cadvisor="gcr.io/cadvisor/cadvisor:v0.49.1")
     services = compose_project(plan, images, monitoring=monitoring)["services"]
-    assert set(services) == {"ollama", "nginx", "prometheus", "node-exporter", "cadvisor"}
+    assert set(services) == {"ollama", "nginx", "prometheus", "node-exporter", "blackbox-exporter", "cadvisor"}
     for name, service in services.items():
         if name != "cadvisor":
             assert service["read_only"] is True and service["tmpfs"] == ["/tmp"], name

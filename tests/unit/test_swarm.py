@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+import yaml
 
 from ansible_collections.frontier.llm.plugins.module_utils import swarm
 from ansible_collections.frontier.llm.plugins.module_utils.sizing import PlanError
@@ -227,6 +229,29 @@ def test_the_single_host_monitoring_services_stay_off_unless_asked() -> None:
         {"type": "bind", "source": "/opt/frontier-llm/gateway", "target": "/etc/nginx/frontier", "read_only": True},
         {"type": "tmpfs", "target": "/tmp"}]
     assert "cadvisor" not in full_stack()["services"]
+
+
+def test_no_blackbox_exporter_on_swarm_the_engine_job_raises_llm_engine_down() -> None:
+    """The single host's engine probe is left out of the Swarm stack, and needs no image there: LLMEngineDown reads
+    each replica's metrics scrape, the engine job (alerts.yml), which every replica of llama.cpp answers."""
+    assert "blackbox-exporter" not in full_stack()["services"]
+    jobs = {job["job_name"]: job for job in served()["prometheus"]["scrape_configs"]}
+    assert "engine_probe" not in jobs and jobs["engine"]["metrics_path"] == "/metrics"
+    rules = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/stack/files/prometheus/rules/alerts.yml")
+                           .read_text())["groups"][0]["rules"]
+    assert 'up{job="engine"}' in next(rule["expr"] for rule in rules if rule.get("alert") == "LLMEngineDown")
+    # The swarm role's check of the stack's variables turns the probe off (roles/swarm/tasks/validate.yml): the stack
+    # role's default (on) must not ask a Swarm site for an image it never runs.
+    from ansible_collections.frontier.llm.plugins.module_utils.stack import settings_errors
+    from test_stack import good_settings
+    settings = dict(good_settings(), stack_images=dict(IMAGES, ollama="o:1", llamacpp="l:1", mistral="m:1"),
+                    stack_monitoring=True, stack_prometheus_retention_time="15d", stack_prometheus_retention_size="10GB",
+                    stack_prometheus_scrape_interval="15s")
+    assert settings_errors(dict(settings, stack_engine_probe=False)) == []
+    assert settings_errors(dict(settings, stack_engine_probe=True)) == [
+        "stack_images: no image for blackbox_exporter, which stack_monitoring deploys"]
+    validate = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/swarm/tasks/validate.yml").read_text())
+    assert any("'stack_engine_probe': false" in str(task.get("vars", {})) for task in validate)
 
 
 def test_alertmanager_runs_once_where_prometheus_runs_with_its_config_and_data() -> None:

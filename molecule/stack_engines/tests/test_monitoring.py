@@ -103,10 +103,12 @@ def test_every_scrape_target_is_up(host) -> None:
     targets = prometheus(host, "targets")["data"]["activeTargets"]
     jobs = sorted(target["labels"]["job"] for target in targets)
     print("targets: %s" % ", ".join("%s=%s" % (t["labels"]["job"], t["health"]) for t in targets))
-    assert jobs == ["cadvisor", "engine", "gateway", "node", "prometheus"]
+    assert jobs == ["cadvisor", "engine", "engine_probe", "gateway", "node", "prometheus"]
     assert all(target["health"] == "up" for target in targets), targets
     assert {(s["metric"]["job"], s["value"][1]) for s in query(host, "up")} == {
-        ("cadvisor", "1"), ("engine", "1"), ("gateway", "1"), ("node", "1"), ("prometheus", "1")}
+        ("cadvisor", "1"), ("engine", "1"), ("engine_probe", "1"), ("gateway", "1"), ("node", "1"), ("prometheus", "1")}
+    # The blackbox exporter reached the engine's /health on the project's network (test_probe_alert.py stops it).
+    assert [s["value"][1] for s in query(host, 'probe_success{job="engine_probe", instance="llamacpp:8080"}')] == ["1"]
 
 
 def test_prometheus_loaded_every_rule_healthy(host) -> None:
@@ -174,13 +176,13 @@ def test_prometheus_is_for_the_operator_key_only(host) -> None:
 
 
 def test_nothing_but_nginx_is_published(host) -> None:
-    for service in ("prometheus", "node-exporter", "mtail", "alertmanager", "llamacpp"):
+    for service in ("prometheus", "node-exporter", "blackbox-exporter", "mtail", "alertmanager", "llamacpp"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         assert host.check_output("docker port %s" % container) == "", service
 
 
 def test_every_service_runs_without_capabilities_it_does_not_need(host) -> None:
-    for service in ("prometheus", "node-exporter", "mtail", "alertmanager", "llamacpp", "nginx"):
+    for service in ("prometheus", "node-exporter", "blackbox-exporter", "mtail", "alertmanager", "llamacpp", "nginx"):
         container = host.check_output("docker compose -p frontier-llm ps -q %s" % service)
         config = json.loads(host.check_output("docker inspect %s" % container))[0]["HostConfig"]
         assert config["ReadonlyRootfs"] is True and "/tmp" in config["Tmpfs"], service
