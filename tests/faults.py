@@ -15,11 +15,19 @@ Faults (one table row each):
      (its user key and the operator key; the gateway allows 16 connections per key): no stream is cut;
   3. `systemctl restart docker` on the host: the stack comes back without Ansible, with the same key, the
      same certificate and Prometheus's data from before the restart;
-  4. load: 400 short completions at concurrency 8 on the two keys: no 5xx, 429 only as the rate limit
-     allows, the engine's memory never above its limit.
-Not here: a host reboot (the linux_vm scenario reboots a real kernel and checks the settings come back), a
-full models filesystem during a download, and a request asking for more context than planned (the stack
-scenario refuses Ollama's num_ctx at the gateway).
+  4. load: 400 short completions at concurrency 8 on every key of the stack's store, in turn (site-sandbox.sh
+     adds two user keys first, so four): no 5xx, 429 only as the rate limit allows, the engine's memory never
+     above its limit;
+  5. the models filesystem full during a model download (tests/faults/download.yml runs the stack role's own
+     download task file on the sandbox into a tmpfs of a third of the model's size): the run fails naming the
+     directory and its space, and leaves 0 bytes; a download killed half-way leaves nothing under the model's
+     name, and the next run with space removes the leftover and completes (checksum verified), then changes
+     nothing;
+  6. a user request setting fields the plan does not allow (llama-server's n, n_cmpl, id_slot, lora, n_probs,
+     top_logprobs): each refused at the gateway, the engine's resident memory unchanged.
+Not here: a host reboot (the linux_vm scenario reboots a real kernel, checks that the settings come back and
+prints the seconds), and Ollama's num_ctx beyond the plan (no registry here has Ollama: the gateway stage and
+the stack scenario refuse it in front of a named stand-in, where memory would prove nothing).
 
 Exits non-zero when something that must hold did not.
 """
@@ -30,9 +38,12 @@ import argparse
 import hashlib
 import http.client
 import json
+import os
+import re
 import ssl
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -239,7 +250,7 @@ def docker_restart(stack: Stack) -> Tuple[bool, str, str]:
 
 
 def load(stack: Stack, requests: int = 400, concurrency: int = 8) -> Tuple[bool, str, str]:
-    """Row 4: ``requests`` short completions at ``concurrency`` on both keys; latency, tokens/s, peak memory / limit."""
+    """Row 4: ``requests`` short completions at ``concurrency`` on every key in turn; latency, tokens/s, peak memory / limit."""
     engine = stack.engine()
     limit = int(stack.sh("docker", "inspect", "-f", "{{.HostConfig.Memory}}", engine))
     # The engine's cgroup records its own peak: reset it (cgroup v1) so that it is the load's.
@@ -250,7 +261,7 @@ def load(stack: Stack, requests: int = 400, concurrency: int = 8) -> Tuple[bool,
     latencies: List[float] = []
     tokens = 0
     lock = threading.Lock()
-    keys = [stack.keys["default"], stack.keys["frontier-ops"]]
+    keys = [stack.keys[name] for name in sorted(stack.keys)]
     queue = list(range(requests))
 
     def worker() -> None:
@@ -295,6 +306,159 @@ def load(stack: Stack, requests: int = 400, concurrency: int = 8) -> Tuple[bool,
             ("%.0f%% of the limit (%d of %d MiB)" % (100.0 * peak / limit, peak >> 20, limit >> 20)) if peak else "not readable")
 
 
+# A file server for the download row, run on the sandbox with its python3: /fast/NAME sends a file of DIRECTORY at
+# once, /slow/NAME 64 KiB every 50 ms (about 1.3 MB/s), so that a download can be killed half-way.
+FILE_SERVER = """
+import http.server, os, sys, time
+root = sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        speed, _sep, name = self.path.lstrip("/").partition("/")
+        path = os.path.join(root, os.path.basename(name))
+        if speed not in ("fast", "slow") or not os.path.isfile(path):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(os.path.getsize(path)))
+        self.end_headers()
+        with open(path, "rb") as source:
+            while True:
+                chunk = source.read(65536)
+                if not chunk:
+                    return
+                self.wfile.write(chunk)
+                if speed == "slow":
+                    time.sleep(0.05)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+DOWNLOAD_DIR = "/srv/faults/models"
+DOWNLOAD_PORT = 8799
+
+
+def run_download(stack: Stack, model: str, speed: str, checksum: str) -> subprocess.Popen:
+    """Start tests/faults/download.yml (the stack role's download task file) on the sandbox; its process."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    extra = {"faults_models_dir": DOWNLOAD_DIR, "faults_model_checksum": checksum,
+             "faults_model_url": "http://127.0.0.1:%d/%s/%s" % (DOWNLOAD_PORT, speed, model)}
+    return subprocess.Popen([playbook, "-l", stack.host, "-e", json.dumps(extra), os.path.join(here, "faults", "download.yml")],
+                            cwd=os.path.dirname(here), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1"))
+
+
+def files_under(stack: Stack, directory: str) -> Dict[str, int]:
+    """Every file under ``directory`` on the sandbox (hidden ones and .partial included): path -> bytes."""
+    out = stack.sh("find", directory, "-type", "f", "-printf", "%p %s\\n")
+    return {line.rsplit(" ", 1)[0]: int(line.rsplit(" ", 1)[1]) for line in out.splitlines() if line.strip()}
+
+
+def download_full(stack: Stack) -> Tuple[bool, str, str]:
+    """Row 5: a model download into a full models filesystem, one killed half-way, then one with space."""
+    model = stack.sh("sh", "-c", "cd /srv/frontier-models && ls *.gguf | head -n 1").strip()
+    size = int(stack.sh("stat", "-c", "%s", "/srv/frontier-models/" + model))
+    checksum = "sha256:" + stack.sh("sha256sum", "/srv/frontier-models/" + model).split()[0]
+    final = DOWNLOAD_DIR + "/" + model
+    stack.sh("sh", "-c", "umount %s 2>/dev/null; mkdir -p %s && mount -t tmpfs -o size=%dk faults-models %s"
+             % (DOWNLOAD_DIR, DOWNLOAD_DIR, size // 3 >> 10, DOWNLOAD_DIR))
+    subprocess.run(["docker", "exec", "-d", stack.host, "python3", "-c", FILE_SERVER, str(DOWNLOAD_PORT),
+                    "/srv/frontier-models"], check=True)
+    problems: List[str] = []
+    try:
+        # 1. A third of the file's size: the run must fail naming the directory and leave nothing behind.
+        full = run_download(stack, model, "fast", checksum)
+        output = full.communicate(timeout=300)[0]
+        left_full = sum(files_under(stack, DOWNLOAD_DIR).values())
+        if full.returncode == 0:
+            problems.append("the download into a full filesystem did not fail")
+        if "No space left on device" not in output or "into %s on %s" % (DOWNLOAD_DIR, stack.host) not in output:
+            problems.append("the failure does not name the full disk and the directory: %s"
+                            % " | ".join(line for line in output.splitlines() if "fatal" in line or "msg" in line)[:600])
+        if left_full:
+            problems.append("%d bytes left after the failed download" % left_full)
+        # 2. Space, but the download killed half-way (the module's process, as a crash would): nothing under the name.
+        stack.sh("mount", "-o", "remount,size=%dk" % ((size * 2) >> 10), DOWNLOAD_DIR)
+        crashed = run_download(stack, model, "slow", checksum)
+        partial = DOWNLOAD_DIR + "/.partial"
+        wait_until(lambda: sum(files_under(stack, DOWNLOAD_DIR).values()) > 4 << 20, 120)
+        writers = stack.sh("sh", "-c", "for p in /proc/[0-9]*; do ls -l $p/fd 2>/dev/null | grep -q ' %s/' && "
+                           "echo ${p#/proc/}; done; true" % partial).split()
+        if writers:
+            stack.sh("kill", "-KILL", *writers)
+        crashed.kill()
+        crashed.communicate(timeout=60)
+        left_crash = files_under(stack, DOWNLOAD_DIR)
+        if not writers:
+            problems.append("no process was writing into %s to kill" % partial)
+        if final in left_crash:
+            problems.append("the killed download left a file under the model's name (%d bytes)" % left_crash[final])
+        crash_bytes = sum(left_crash.values())
+        # 3. The next run completes: the model whole under its name, the leftovers gone; then a run changes nothing.
+        again = run_download(stack, model, "fast", checksum)
+        output = again.communicate(timeout=300)[0]
+        after = files_under(stack, DOWNLOAD_DIR)
+        if again.returncode != 0:
+            problems.append("the run with space failed: %s" % output[-600:])
+        elif after != {final: size} or stack.sh("sha256sum", final).split()[0] != checksum.split(":", 1)[1]:
+            problems.append("after the run with space: %s" % after)
+        third = run_download(stack, model, "fast", checksum)
+        output = third.communicate(timeout=300)[0]
+        if third.returncode != 0 or not re.search(r"frontier-sandbox +: ok=\d+ +changed=0 ", output):
+            problems.append("a second run with the model in place is not changed=0: %s" % output[-400:])
+        left_after = sum(size_ for path, size_ in after.items() if path != final)
+    finally:
+        # "[i]" keeps pkill from matching this very shell, whose command line holds the pattern too.
+        stack.sh("sh", "-c", "pkill -f '[i]mport http.server, os, sys, time'; umount %s; rmdir %s; true"
+                 % (DOWNLOAD_DIR, DOWNLOAD_DIR))
+    held = not problems
+    what = ("the full disk named, nothing left; a killed download never under the model's name, cleared and completed "
+            "by the next run, then changed=0" if held else "; ".join(problems))
+    return held, what, "bytes left: %d after the full-disk failure, %d (in .partial) after the kill, %d after the next run" % (
+        left_full, crash_bytes, left_after)
+
+
+# Request fields llama-server would honour that the plan does not allow a user key (plugins/module_utils/gateway.py
+# FIELDS): n completions at once over every slot, a slot of its own choosing, LoRA adapters, 1000 candidates a token.
+OVER_PLAN = (("n", 8), ("n_cmpl", 8), ("id_slot", 0), ("lora", [{"id": 0, "scale": 1.0}]), ("n_probs", 1000),
+             ("top_logprobs", 1000))
+
+
+def engine_rss(stack: Stack) -> int:
+    """The llama-server process's resident memory in KiB (/proc/PID/status on the sandbox)."""
+    return int(stack.sh("sh", "-c", "grep VmRSS /proc/$(pgrep -x llama-server)/status").split()[1])
+
+
+def over_plan(stack: Stack) -> Tuple[bool, str, str]:
+    """Row 6: requests setting fields beyond the plan, on the user key: refused at the gateway, engine memory unchanged."""
+    before = engine_rss(stack)
+    refused: List[str] = []
+    for field, value in OVER_PLAN:
+        conn = stack.connection(30)
+        try:
+            body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "Say hello."}],
+                               "max_tokens": 64, field: value})
+            conn.request("POST", "/v1/chat/completions", body=body,
+                         headers={"Authorization": "Bearer " + stack.keys["default"], "Content-Type": "application/json"})
+            response = conn.getresponse()
+            answer = response.read().decode(errors="replace")
+        finally:
+            conn.close()
+        # The gateway's refusal is {"error": "<field> ..."}; llama-server's own 400 (it refuses n above its slots
+        # itself) has an object there, so it does not count as refused at the gateway.
+        try:
+            error = json.loads(answer).get("error")
+        except (ValueError, AttributeError):
+            error = None
+        if response.status == 400 and isinstance(error, str) and error.startswith(field + " "):
+            refused.append(field)
+    after = engine_rss(stack)
+    held = len(refused) == len(OVER_PLAN) and abs(after - before) < max(before // 20, 1024)
+    fields = ", ".join(field for field, _value in OVER_PLAN)
+    what = ("each refused at the gateway (400 naming the field); the engine's memory unchanged" if held else
+            "refused %s of %s; engine RSS %d -> %d KiB" % (refused, fields, before, after))
+    return held, what, "%d/%d refused (%s); engine RSS %.1f MiB before, %.1f MiB after" % (
+        len(refused), len(OVER_PLAN), fields, before / 1024, after / 1024)
+
+
 def engine_full_id(stack: Stack, engine: str) -> str:
     """The engine container's full id."""
     return stack.sh("docker", "inspect", "-f", "{{.Id}}", engine).strip()
@@ -334,14 +498,16 @@ def main() -> int:
     parser.add_argument("--url", default="https://127.0.0.1:8443")
     parser.add_argument("--ca", default="plans/certs/frontier-sandbox.pem")
     parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--only", type=int, action="append", help="run this row only (1-4; repeatable)")
+    parser.add_argument("--only", type=int, action="append", help="run this row only (1-6; repeatable)")
     args = parser.parse_args()
     stack = Stack(args.host, args.url, args.ca)
     rows: List[Tuple[str, bool, str, str]] = []
     faults = (("engine kill -9 during 8 open streams", engine_kill),
               ("Nginx reload during 32 open streams", nginx_reload),
               ("systemctl restart docker on the host", docker_restart),
-              ("load: %d requests, concurrency 8, 2 keys" % args.requests, lambda s: load(s, requests=args.requests)))
+              ("load: %d requests, concurrency 8, %d keys" % (args.requests, len(stack.keys)), lambda s: load(s, requests=args.requests)),
+              ("models filesystem full during a model download", download_full),
+              ("a user request beyond the plan (llama-server fields)", over_plan))
     for number, (name, run) in enumerate(faults, start=1):
         if args.only and number not in args.only:
             continue

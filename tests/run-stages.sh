@@ -101,6 +101,8 @@ join_one() {   # wait for the background stage NAME and record its result; 1 whe
   if [ "$rc" -eq 0 ]; then
     result[$name]="passed"
     echo "make test: background stage $name passed; its output: $logs/$name.log"
+    # A fault figure a background stage printed (the linux_vm scenario's reboot row) is shown here, not only in its log.
+    grep -o 'faults: [^"]*' "$logs/$name.log" | sed 's/^/  /' || true
     return 0
   fi
   result[$name]="FAILED"

@@ -64,8 +64,19 @@ else
   tail -n 40 "$log/site2.log"; fail "second make site"
 fi
 
+# Two more user keys for the fault suite's load row (four keys with the operator's), added to the running stack.
+keys='{"stack_api_keys": [{"name": "default"}, {"name": "faults-a"}, {"name": "faults-b"}]}'
+if make site ARGS="-e '$keys'" >"$log/site-keys.log" 2>&1 \
+    && docker exec frontier-sandbox cat /opt/frontier-llm/secrets/api_keys.json | python3 -c \
+      'import json, sys; names = sorted(json.load(sys.stdin)); assert names == ["default", "faults-a", "faults-b", "frontier-ops"], names'; then
+  pass "two keys added to the running stack (four with the operator's)"
+else
+  tail -n 30 "$log/site-keys.log"; fail "adding two keys"
+fi
+
 # The fault suite on the same sandbox (tests/faults.py): the engine killed during open streams, Nginx reloaded during
-# open streams, the host's Docker engine restarted, and a load run; it prints its table of figures.
+# open streams, the host's Docker engine restarted, a load run, a full disk during a model download and requests
+# beyond the plan; it prints its table of figures.
 if .venv/bin/python tests/faults.py --host frontier-sandbox --url "$url" --ca "$ca" >"$log/faults.log" 2>&1; then
   pass "the fault suite held"
 else
